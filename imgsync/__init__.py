@@ -1,0 +1,1 @@
+"""imgsync: keep an OpenStack cloud's image catalogue in step with upstream."""

@@ -1,0 +1,171 @@
+"""The ``imgsync`` command: sync, check and list-distros."""
+
+import json
+import re
+import signal
+import sys
+
+from oslo_config import cfg
+from oslo_log import log
+from pbr import version as pbr_version
+
+from imgsync import conf as imgsync_conf
+from imgsync import drivers as drivers_mod
+from imgsync import exceptions
+from imgsync import glance as glance_mod
+from imgsync import sync
+from imgsync import upstream as upstream_mod
+
+LOG = log.getLogger(__name__)
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def _csv(value):
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _add_commands(subparsers):
+    parser = subparsers.add_parser("sync", help="upload new upstream releases into Glance")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="compare upstream with Glance and print the plan; change nothing")
+    parser.add_argument("--distributions", type=_csv, dest="only",
+                        help="comma-separated drivers to sync instead of [DEFAULT] distributions")
+    parser.set_defaults(handler=cmd_sync)
+
+    parser = subparsers.add_parser("check", help="print the newest upstream release of each "
+                                                 "configured driver (no Glance needed)")
+    parser.add_argument("--distributions", type=_csv, dest="only",
+                        help="comma-separated drivers instead of [DEFAULT] distributions")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.set_defaults(handler=cmd_check)
+
+    parser = subparsers.add_parser("list-distros", help="list the installed drivers")
+    parser.set_defaults(handler=cmd_list_distros)
+
+
+def _validate(conf):
+    """Read every option now, so a bad value fails at start with the option's name."""
+    for key in conf:
+        try:
+            value = conf[key]
+        except cfg.ConfigFileValueError as exc:
+            raise _invalid(None, key, exc) from exc
+        if isinstance(value, cfg.ConfigOpts.GroupAttr):
+            for opt in value:
+                try:
+                    value[opt]
+                except cfg.ConfigFileValueError as exc:
+                    raise _invalid(key, opt, exc) from exc
+
+
+def _invalid(group, opt, exc):
+    """One line naming the group, option, file and reason of a ConfigFileValueError."""
+    message = str(exc)
+    where = re.search(r"detail='([^']*)'", message)
+    return exceptions.ConfigError(
+        f"invalid value for [{group or 'DEFAULT'}] {opt}"
+        f"{' in ' + where.group(1) if where else ''}: {message.rpartition(' is not valid: ')[2]}")
+
+
+def _selected(conf, available):
+    """The configured drivers, instantiated, in configuration order."""
+    names = conf.command.only or conf.distributions
+    source = "--distributions" if conf.command.only else "[DEFAULT] distributions"
+    if not names:
+        raise exceptions.ConfigError(
+            f"{source} is empty: name the drivers to sync (see 'imgsync list-distros')")
+    unknown = [name for name in names if name not in available]
+    if unknown:
+        raise exceptions.ConfigError(
+            f"{source}: unknown driver {', '.join(unknown)} "
+            f"(installed: {', '.join(sorted(available))})")
+    upstream = _upstream(conf)
+    return [available[name](name, conf[name], upstream, conf.properties) for name in names]
+
+
+def _upstream(conf):
+    return upstream_mod.Upstream(conf.http_timeout, conf.http_retries,
+                                 user_agent=f"imgsync/{_version()}")
+
+
+def _version():
+    return pbr_version.VersionInfo("imgsync").version_string()
+
+
+def cmd_sync(conf, available):
+    selected = _selected(conf, available)
+    glance = glance_mod.Glance(glance_mod.connect(conf), active_timeout=conf.active_timeout)
+    try:
+        endpoint = glance.endpoint()
+    except exceptions.ImgsyncError:
+        raise
+    except Exception as exc:
+        LOG.error("cannot reach Glance: %s", exc)
+        return EXIT_FAILED
+    LOG.info("syncing %s into Glance at %s", ", ".join(d.name for d in selected), endpoint)
+    syncer = sync.Syncer(glance, _upstream(conf), conf.prefix, conf.visibility,
+                         dry_run=conf.command.dry_run)
+    results = sync.run(selected, syncer)
+    for result in results:
+        detail = result.error or f"{result.name} {result.image_id}".strip()
+        print(f"{result.distro:<20} {result.action:<13} {result.version:<14} {detail}")
+    return EXIT_FAILED if any(r.action == sync.FAILED for r in results) else EXIT_OK
+
+
+def cmd_check(conf, available):
+    rows, failed = [], False
+    for driver in _selected(conf, available):
+        try:
+            release = driver.releases()[0]
+        except exceptions.ImgsyncError as exc:
+            LOG.error("%s: %s", driver.name, exc)
+            rows.append({"distro": driver.name, "error": str(exc)})
+            failed = True
+            continue
+        rows.append({"distro": driver.name, "version": release.version,
+                     "build_date": release.build_date.isoformat(), "url": release.url})
+    if conf.command.format == "json":
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            if "error" in row:
+                print(f"{row['distro']:<20} FAILED: {row['error']}")
+            else:
+                print(f"{row['distro']:<20} {row['version']:<14} {row['build_date']}  {row['url']}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_list_distros(conf, available):
+    for name, driver_cls in sorted(available.items()):
+        print(f"{name:<20} {driver_cls.display_name:<24} {driver_cls.upstream_url}")
+    return EXIT_OK
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def main(argv=None):
+    conf = cfg.ConfigOpts()
+    available = drivers_mod.available()
+    conf.register_cli_opt(cfg.SubCommandOpt("command", title="commands",
+                                            handler=_add_commands))
+    imgsync_conf.register_opts(conf, available)
+    log.register_options(conf)
+    conf.set_default("use_stderr", True)
+    try:
+        conf(sys.argv[1:] if argv is None else argv, project="imgsync", version=_version())
+        _validate(conf)
+    except (cfg.Error, exceptions.ConfigError) as exc:
+        print(f"imgsync: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    log.setup(conf, "imgsync")
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return conf.command.handler(conf, available)
+    except (cfg.Error, exceptions.ConfigError) as exc:
+        print(f"imgsync: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except exceptions.ImgsyncError as exc:
+        LOG.error("%s", exc)
+        return EXIT_FAILED

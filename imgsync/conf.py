@@ -1,0 +1,133 @@
+"""imgsync's configuration options, and the list the sample generator reads."""
+
+import urllib.parse
+
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+from oslo_config import types
+
+KEYSTONE_AUTH_GROUP = "keystone_auth"
+GLANCE_GROUP = "glance"
+
+
+class KeyValue(types.String):
+    """A ``key=value`` string, parsed into a ``(key, value)`` pair."""
+
+    def __init__(self):
+        super().__init__(type_name="key=value")
+
+    def __call__(self, value):
+        if isinstance(value, tuple):
+            return value
+        key, sep, val = super().__call__(value).partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"expected key=value, found {value!r}")
+        return key.strip(), val.strip()
+
+
+class HttpUrl(types.String):
+    """An absolute http(s) URL."""
+
+    def __init__(self):
+        super().__init__(type_name="http(s) URL")
+
+    def __call__(self, value):
+        value = super().__call__(value)
+        parts = urllib.parse.urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"expected an http:// or https:// URL, found {value!r}")
+        return value
+
+
+class Properties(types.List):
+    """A comma-separated list of ``key=value`` pairs, parsed into a dict."""
+
+    def __init__(self):
+        super().__init__(item_type=KeyValue(), bounds=False, type_name="list of key=value")
+
+    def __call__(self, value):
+        if isinstance(value, dict):
+            return value
+        return dict(super().__call__(value))
+
+    def _formatter(self, value):
+        if isinstance(value, dict):
+            return ",".join(f"{k}={v}" for k, v in value.items())
+        return super()._formatter(value)
+
+
+default_opts = [
+    cfg.StrOpt("prefix", default="",
+               help="Prefix of every image name imgsync creates, e.g. 'imgsync-'. "
+                    "Names are '<prefix><display name> (<version>)'."),
+    cfg.Opt("properties", type=Properties(), default={},
+            help="Glance properties added to every image, as a comma-separated list "
+                 "of key=value, e.g. 'hw_qemu_guest_agent=yes,os_type=linux'."),
+    cfg.ListOpt("distributions", default=[],
+                help="Drivers to sync (see 'imgsync list-distros'), e.g. "
+                     "'ubuntu-22.04,ubuntu-24.04'."),
+    cfg.StrOpt("visibility", default="public",
+               choices=[("public", "listed for and usable by every project"),
+                        ("community", "usable by every project, listed on request"),
+                        ("shared", "usable by projects made members of the image"),
+                        ("private", "usable by the uploading project only")],
+               help="Visibility of the images once they are verified and published."),
+    cfg.IntOpt("http_timeout", default=60, min=1,
+               help="Seconds to wait for an upstream server to connect or send data."),
+    cfg.IntOpt("http_retries", default=3, min=0,
+               help="Retries of a failed upstream request (connection errors, 5xx)."),
+    cfg.IntOpt("active_timeout", default=600, min=1,
+               help="Seconds to wait for an uploaded image to become active in Glance."),
+]
+
+glance_opts = [
+    cfg.StrOpt("cloud",
+               help="Name of a clouds.yaml entry to connect to Glance with. When unset, "
+                    "the [keystone_auth] group is used."),
+]
+
+
+def driver_opts(driver_cls):
+    """The options every driver group has; defaults come from the driver class."""
+    return [
+        cfg.Opt("base_url", type=HttpUrl(), default=driver_cls.upstream_url,
+                   help="Root of the upstream site or of a mirror that copies its tree "
+                        "below it."),
+        cfg.IntOpt("versions", default=1, min=1,
+                   help="How many of the newest upstream builds to keep synced."),
+        cfg.Opt("properties", type=Properties(), default={},
+                help="Glance properties for this driver's images, as key=value list; "
+                     "they override the driver's defaults and [DEFAULT] properties."),
+        cfg.IntOpt("min_disk", min=0,
+                   help=f"Glance min_disk in GiB (driver default: {driver_cls.min_disk})."),
+        cfg.IntOpt("min_ram", min=0,
+                   help=f"Glance min_ram in MiB (driver default: {driver_cls.min_ram})."),
+    ]
+
+
+def register_opts(conf, drivers):
+    """Register every option imgsync reads, with one group per installed driver."""
+    conf.register_opts(default_opts)
+    conf.register_opts(glance_opts, group=GLANCE_GROUP)
+    ks_loading.register_adapter_conf_options(conf, GLANCE_GROUP, include_deprecated=False)
+    ks_loading.register_session_conf_options(conf, KEYSTONE_AUTH_GROUP)
+    ks_loading.register_auth_conf_options(conf, KEYSTONE_AUTH_GROUP)
+    for name, driver_cls in drivers.items():
+        conf.register_opts(driver_cls.opts(), group=name)
+
+
+def list_opts():
+    """Options for oslo-config-generator (namespace ``imgsync``)."""
+    from imgsync import drivers
+
+    keystone_opts = (ks_loading.get_session_conf_options()
+                     + ks_loading.get_auth_common_conf_options()
+                     + ks_loading.get_auth_plugin_conf_options("password"))
+    groups = [
+        ("DEFAULT", default_opts),
+        (GLANCE_GROUP, glance_opts
+         + ks_loading.get_adapter_conf_options(include_deprecated=False)),
+        (KEYSTONE_AUTH_GROUP, keystone_opts),
+    ]
+    groups += [(name, cls.opts()) for name, cls in sorted(drivers.available().items())]
+    return groups

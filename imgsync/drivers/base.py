@@ -1,0 +1,77 @@
+"""The driver interface: what a distribution driver tells imgsync about its releases."""
+
+import abc
+import dataclasses
+import datetime
+from collections.abc import Mapping
+from typing import ClassVar
+
+from oslo_config import cfg
+
+from imgsync import conf as imgsync_conf
+
+
+@dataclasses.dataclass(frozen=True)
+class Release:
+    """One upstream build of one image, as a driver sees it."""
+
+    distro: str
+    display_name: str
+    version: str
+    build_date: datetime.date
+    url: str
+    checksum_algo: str
+    checksum: str
+    disk_format: str
+    min_disk: int
+    min_ram: int
+    metadata: Mapping[str, str]
+    compression: str | None = None
+
+
+class Driver(abc.ABC):
+    """A distribution release that imgsync can sync (one stevedore entry point each)."""
+
+    display_name: ClassVar[str]
+    upstream_url: ClassVar[str]
+    """Root of the official site; the default of the driver's ``base_url``."""
+    disk_format: ClassVar[str] = "qcow2"
+    min_disk: ClassVar[int] = 0
+    min_ram: ClassVar[int] = 0
+    metadata: ClassVar[Mapping[str, str]] = {}
+    """Glance properties implied by the distribution (os_distro, architecture, ...)."""
+    extra_opts: ClassVar[tuple[cfg.Opt, ...]] = ()
+
+    def __init__(self, name, group_conf, upstream, properties=None):
+        self.name = name
+        self.conf = group_conf
+        self.upstream = upstream
+        self.properties = properties or {}
+        """Properties for every image ([DEFAULT] properties)."""
+
+    @classmethod
+    def opts(cls):
+        """The options of the driver's config group."""
+        return imgsync_conf.driver_opts(cls) + list(cls.extra_opts)
+
+    @property
+    def base_url(self):
+        """The configured site root, always ending in a slash."""
+        return self.conf.base_url.rstrip("/") + "/"
+
+    @abc.abstractmethod
+    def releases(self):
+        """Return the newest ``versions`` releases upstream offers, newest first."""
+
+    def release(self, **fields):
+        """Build a Release with this driver's defaults and the operator's overrides."""
+        metadata = {**self.metadata, **self.properties, **self.conf.properties}
+        return Release(
+            distro=self.name,
+            display_name=self.display_name,
+            disk_format=self.disk_format,
+            min_disk=self.conf.min_disk if self.conf.min_disk is not None else self.min_disk,
+            min_ram=self.conf.min_ram if self.conf.min_ram is not None else self.min_ram,
+            metadata=metadata,
+            **fields,
+        )

@@ -1,0 +1,36 @@
+"""Errors imgsync reports to the operator: each message names what failed."""
+
+
+class ImgsyncError(Exception):
+    """Base class; str() is the one-line message shown to the operator."""
+
+
+class ConfigError(ImgsyncError):
+    """Bad or missing configuration (exit status 2)."""
+
+
+class UpstreamError(ImgsyncError):
+    """An upstream site or mirror could not be read."""
+
+
+class LayoutError(UpstreamError):
+    """Upstream answered, but not in the layout the driver expects."""
+
+    def __init__(self, url, expected, found):
+        super().__init__(f"unexpected upstream layout at {url}: expected {expected}, found {found}")
+
+
+class ChecksumMismatch(UpstreamError):
+    """Downloaded data does not match upstream's published checksum."""
+
+    def __init__(self, url, algo, expected, computed):
+        super().__init__(
+            f"checksum mismatch for {url}: expected {algo} {expected}, computed {computed}")
+
+
+class GlanceError(ImgsyncError):
+    """Glance refused a request or did not end in the expected state."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status

@@ -1,0 +1,137 @@
+"""Glance, through openstacksdk: find what imgsync synced, upload, verify and publish."""
+
+import logging
+import time
+import urllib.parse
+
+import openstack
+from keystoneauth1 import exceptions as ks_exceptions
+from keystoneauth1 import loading as ks_loading
+from openstack import exceptions as sdk_exceptions
+
+from imgsync import conf as imgsync_conf
+from imgsync import exceptions
+
+LOG = logging.getLogger(__name__)
+SOURCE = "imgsync"
+PENDING = "pending"
+_PAGE = 100
+_PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
+
+
+def connect(conf):
+    """An openstacksdk Connection from ``[glance] cloud`` or the ``[keystone_auth]`` group."""
+    try:
+        if conf.glance.cloud:
+            return openstack.connect(cloud=conf.glance.cloud, region_name=conf.glance.region_name,
+                                     load_envvars=False, app_name="imgsync")
+        if not conf.keystone_auth.auth_type:
+            raise exceptions.ConfigError(
+                "no Glance credentials: set [glance] cloud or the [keystone_auth] group "
+                "(auth_type, auth_url, username, password, ...)")
+        auth = ks_loading.load_auth_from_conf_options(conf, imgsync_conf.KEYSTONE_AUTH_GROUP)
+        session = ks_loading.load_session_from_conf_options(
+            conf, imgsync_conf.KEYSTONE_AUTH_GROUP, auth=auth)
+        return openstack.connection.Connection(
+            session=session, oslo_conf=conf, service_types={"image"}, app_name="imgsync")
+    except sdk_exceptions.ConfigException as exc:
+        raise exceptions.ConfigError(f"[glance] cloud: {exc}") from exc
+    except ks_exceptions.auth_plugins.AuthPluginException as exc:
+        raise exceptions.ConfigError(f"[keystone_auth]: {exc}") from exc
+
+
+class Glance:
+    """The few Glance v2 calls imgsync makes, each checked and with errors that say what failed."""
+
+    def __init__(self, connection, active_timeout=600, poll_interval=1.0):
+        self.proxy = connection.image
+        self.active_timeout = active_timeout
+        self.poll_interval = poll_interval
+
+    def _request(self, method, path, what, **kwargs):
+        try:
+            response = self.proxy.request(path, method, **kwargs)
+        except (ks_exceptions.ClientException, sdk_exceptions.SDKException) as exc:
+            raise exceptions.GlanceError(f"Glance {what} failed: {exc}") from exc
+        if response.status_code >= 400:
+            raise exceptions.GlanceError(
+                f"Glance refused to {what}: HTTP {response.status_code} "
+                f"{' '.join(response.text.split())[:300]}", status=response.status_code)
+        return response
+
+    def endpoint(self):
+        """Glance's URL, for messages."""
+        return self.proxy.get_endpoint()
+
+    def images(self, **filters):
+        """Every image matching the property filters, hidden ones included."""
+        for hidden in ("false", "true"):
+            query = {"visibility": "all", "os_hidden": hidden, "limit": _PAGE, **filters}
+            path = "/images?" + urllib.parse.urlencode(query)
+            while path:
+                page = self._request("GET", path, "list images").json()
+                yield from page["images"]
+                path = page.get("next")
+                if path:
+                    path = path[path.index("/images"):]
+
+    def synced_images(self, distro):
+        """Images imgsync created for one driver."""
+        return list(self.images(**{"source": SOURCE, "imgsync.distro": distro}))
+
+    def create(self, name, disk_format, min_disk, min_ram, properties):
+        """Create a private, hidden image record marked pending; return its id."""
+        body = {
+            "name": name, "disk_format": disk_format, "container_format": "bare",
+            "visibility": "private", "os_hidden": True,
+            "min_disk": min_disk, "min_ram": min_ram,
+            **properties,
+            "imgsync.state": PENDING,
+            "imgsync.started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        image = self._request("POST", "/images", f"create image {name!r}", json=body).json()
+        LOG.info("created image %s (%s)", image["id"], name)
+        return image["id"]
+
+    def upload(self, image_id, body):
+        """Send the image data; ``body`` is an iterable, with len() when its size is known."""
+        self._request("PUT", f"/images/{image_id}/file", f"store the data of image {image_id}",
+                      data=body, connect_retries=0,
+                      headers={"Content-Type": "application/octet-stream"})
+
+    def get(self, image_id):
+        return self._request("GET", f"/images/{image_id}", f"show image {image_id}").json()
+
+    def wait_active(self, image_id):
+        """Poll until the image is active; fail on any other final state or a time-out."""
+        deadline = time.monotonic() + self.active_timeout
+        while True:
+            image = self.get(image_id)
+            if image["status"] == "active":
+                return image
+            if image["status"] in ("killed", "deleted", "pending_delete", "deactivated"):
+                raise exceptions.GlanceError(f"image {image_id} ended {image['status']}")
+            if time.monotonic() > deadline:
+                raise exceptions.GlanceError(
+                    f"image {image_id} still {image['status']} after {self.active_timeout} s")
+            time.sleep(self.poll_interval)
+
+    def publish(self, image_id, visibility):
+        """Give a verified image its final visibility and show it in listings."""
+        ops = [
+            {"op": "replace", "path": "/visibility", "value": visibility},
+            {"op": "replace", "path": "/os_hidden", "value": False},
+            {"op": "remove", "path": "/imgsync.state"},
+            {"op": "remove", "path": "/imgsync.started_at"},
+        ]
+        self._request("PATCH", f"/images/{image_id}", f"publish image {image_id}",
+                      json=ops, headers=_PATCH)
+
+    def delete(self, image_id):
+        """Delete an image; one that is already gone is fine."""
+        try:
+            self._request("DELETE", f"/images/{image_id}", f"delete image {image_id}")
+        except exceptions.GlanceError as exc:
+            if exc.status != 404:
+                raise
+        LOG.info("deleted image %s", image_id)

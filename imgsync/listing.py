@@ -1,0 +1,44 @@
+"""Entries of an upstream directory listing (Apache, nginx, lighttpd or a plain list)."""
+
+import html.parser
+import urllib.parse
+
+
+class _LinkParser(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.hrefs = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self.hrefs.extend(value for name, value in attrs if name == "href" and value)
+
+
+def _entry(href):
+    """The entry name a link points at, or None for links that leave the directory."""
+    parts = urllib.parse.urlsplit(href)
+    if parts.scheme or parts.netloc or parts.query and not parts.path:
+        return None
+    path = urllib.parse.unquote(parts.path)
+    if path.startswith("./"):
+        path = path[2:]
+    if not path or path.startswith(("/", "../")) or path in (".", ".."):
+        return None
+    name = path.rstrip("/")
+    if "/" in name:
+        return None
+    return name + ("/" if path.endswith("/") else "")
+
+
+def parse_entries(text):
+    """Return the names a listing links to, directories with a trailing slash, in order."""
+    parser = _LinkParser()
+    parser.feed(text)
+    parser.close()
+    hrefs = parser.hrefs if parser.hrefs else text.split()
+    entries = []
+    for href in hrefs:
+        name = _entry(href)
+        if name and name not in entries:
+            entries.append(name)
+    return entries

@@ -1,0 +1,71 @@
+"""Verify a download while it streams through, in one pass and bounded memory."""
+
+import hashlib
+
+from imgsync import exceptions
+
+
+class VerifyingStream:
+    """An iterable body that hashes every chunk on its way to the consumer.
+
+    The last chunk is held back until the stream's size and upstream's
+    checksum have been checked, so the consumer (a Glance upload) never
+    receives a complete body that failed verification: a mismatch raises
+    ChecksumMismatch instead, and the upload is cut short.
+    ``len()`` gives the expected size when upstream announced one, so that
+    requests sends a Content-Length instead of chunked framing.
+    """
+
+    def __init__(self, chunks, url, algo, expected, length=None, also=("sha512",)):
+        self._chunks = chunks
+        self.url = url
+        self.algo = algo
+        self.expected = expected.lower()
+        self.length = length
+        self.bytes_read = 0
+        self._started = False
+        self._hashes = {name: hashlib.new(name) for name in {algo, *also}}
+
+    def __len__(self):
+        if self.length is None:
+            raise TypeError("length unknown")  # requests then sends chunked framing
+        return self.length
+
+    def __bool__(self):
+        return True
+
+    def __repr__(self):
+        return f"<VerifyingStream {self.url}>"
+
+    def hexdigest(self, algo):
+        """The digest of what has streamed through so far."""
+        return self._hashes[algo].hexdigest()
+
+    def __iter__(self):
+        if self._started:
+            raise RuntimeError(f"{self!r} can be read only once")
+        self._started = True
+        held = None
+        for chunk in self._chunks:
+            if not chunk:
+                continue
+            self.bytes_read += len(chunk)
+            if self.length is not None and self.bytes_read > self.length:
+                raise exceptions.UpstreamError(
+                    f"{self.url} sent more than the {self.length} bytes it announced")
+            for digest in self._hashes.values():
+                digest.update(chunk)
+            if held is not None:
+                yield held
+            held = chunk
+        self._verify()
+        if held is not None:
+            yield held
+
+    def _verify(self):
+        if self.length is not None and self.bytes_read != self.length:
+            raise exceptions.UpstreamError(
+                f"{self.url} was truncated: {self.bytes_read} of {self.length} bytes")
+        computed = self.hexdigest(self.algo)
+        if computed != self.expected:
+            raise exceptions.ChecksumMismatch(self.url, self.algo, self.expected, computed)
