@@ -95,14 +95,8 @@ def _version():
 def cmd_sync(conf, available):
     selected = _selected(conf, available)
     glance = glance_mod.Glance(glance_mod.connect(conf), active_timeout=conf.active_timeout)
-    try:
-        endpoint = glance.endpoint()
-    except exceptions.ImgsyncError:
-        raise
-    except Exception as exc:
-        LOG.error("cannot reach Glance: %s", exc)
-        return EXIT_FAILED
-    LOG.info("syncing %s into Glance at %s", ", ".join(d.name for d in selected), endpoint)
+    LOG.info("syncing %s into Glance at %s", ", ".join(d.name for d in selected),
+             glance.endpoint())
     syncer = sync.Syncer(glance, _upstream(conf), conf.prefix, conf.visibility,
                          dry_run=conf.command.dry_run)
     results = sync.run(selected, syncer)
@@ -167,5 +161,6 @@ def main(argv=None):
         print(f"imgsync: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except exceptions.ImgsyncError as exc:
-        LOG.error("%s", exc)
-        return EXIT_FAILED
+        error = str(exc)
+    LOG.error("%s", error)   # outside the handler, so oslo.log adds no second summary
+    return EXIT_FAILED

@@ -20,11 +20,11 @@ _PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 
 
 def connect(conf):
-    """An openstacksdk Connection from ``[glance] cloud`` or the ``[keystone_auth]`` group."""
+    """openstacksdk's image proxy, from ``[glance] cloud`` or the ``[keystone_auth]`` group."""
     try:
         if conf.glance.cloud:
             return openstack.connect(cloud=conf.glance.cloud, region_name=conf.glance.region_name,
-                                     load_envvars=False, app_name="imgsync")
+                                     app_name="imgsync").image
         if not conf.keystone_auth.auth_type:
             raise exceptions.ConfigError(
                 "no Glance credentials: set [glance] cloud or the [keystone_auth] group "
@@ -33,18 +33,20 @@ def connect(conf):
         session = ks_loading.load_session_from_conf_options(
             conf, imgsync_conf.KEYSTONE_AUTH_GROUP, auth=auth)
         return openstack.connection.Connection(
-            session=session, oslo_conf=conf, service_types={"image"}, app_name="imgsync")
+            session=session, oslo_conf=conf, service_types={"image"}, app_name="imgsync").image
     except sdk_exceptions.ConfigException as exc:
         raise exceptions.ConfigError(f"[glance] cloud: {exc}") from exc
     except ks_exceptions.auth_plugins.AuthPluginException as exc:
         raise exceptions.ConfigError(f"[keystone_auth]: {exc}") from exc
+    except (ks_exceptions.ClientException, sdk_exceptions.SDKException) as exc:
+        raise exceptions.GlanceError(f"cannot connect to Glance: {exc}") from exc
 
 
 class Glance:
     """The few Glance v2 calls imgsync makes, each checked and with errors that say what failed."""
 
-    def __init__(self, connection, active_timeout=600, poll_interval=1.0):
-        self.proxy = connection.image
+    def __init__(self, proxy, active_timeout=600, poll_interval=1.0):
+        self.proxy = proxy
         self.active_timeout = active_timeout
         self.poll_interval = poll_interval
 
@@ -60,8 +62,11 @@ class Glance:
         return response
 
     def endpoint(self):
-        """Glance's URL, for messages."""
-        return self.proxy.get_endpoint()
+        """Glance's URL from the catalog (this authenticates, so it checks the credentials)."""
+        try:
+            return self.proxy.get_endpoint()
+        except (ks_exceptions.ClientException, sdk_exceptions.SDKException) as exc:
+            raise exceptions.GlanceError(f"cannot connect to Glance: {exc}") from exc
 
     def images(self, **filters):
         """Every image matching the property filters, hidden ones included."""
@@ -127,11 +132,21 @@ class Glance:
         self._request("PATCH", f"/images/{image_id}", f"publish image {image_id}",
                       json=ops, headers=_PATCH)
 
-    def delete(self, image_id):
-        """Delete an image; one that is already gone is fine."""
-        try:
-            self._request("DELETE", f"/images/{image_id}", f"delete image {image_id}")
-        except exceptions.GlanceError as exc:
-            if exc.status != 404:
-                raise
+    def delete(self, image_id, attempts=6):
+        """Delete an image; one that is already gone is fine.
+
+        Glance may answer 409 or 500 while it still winds down an upload that was cut
+        short, so those answers are retried with a growing pause (about 30 s in all).
+        """
+        for attempt in range(attempts):
+            try:
+                self._request("DELETE", f"/images/{image_id}", f"delete image {image_id}")
+                break
+            except exceptions.GlanceError as exc:
+                if exc.status == 404:
+                    break
+                if exc.status not in (409, 500, 503) or attempt == attempts - 1:
+                    raise
+                LOG.debug("retrying the deletion of image %s: %s", image_id, exc)
+            time.sleep(self.poll_interval * 2 ** attempt)
         LOG.info("deleted image %s", image_id)

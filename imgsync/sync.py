@@ -126,10 +126,12 @@ def run(drivers, syncer):
     for driver in drivers:
         try:
             results.extend(syncer.sync(driver))
+            continue
         except exceptions.ImgsyncError as exc:
-            LOG.error("%s: %s", driver.name, exc)
-            results.append(Result(driver.name, FAILED, error=str(exc)))
+            error = str(exc)
         except Exception as exc:  # a driver bug must not stop the other drivers
             LOG.exception("%s: unexpected error", driver.name)
-            results.append(Result(driver.name, FAILED, error=f"unexpected error: {exc!r}"))
+            error = f"unexpected error: {exc!r}"
+        LOG.error("%s: %s", driver.name, error)   # logged outside the handler: one summary
+        results.append(Result(driver.name, FAILED, error=error))
     return results

@@ -1,0 +1,5 @@
+import sys
+
+from imgsync import cli
+
+sys.exit(cli.main())

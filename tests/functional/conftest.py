@@ -1,0 +1,100 @@
+"""Session fixtures: a real Keystone and Glance, and a local upstream mirror per test."""
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
+
+from tests.functional import mirror as mirror_mod
+from tests.functional import stack as stack_mod
+
+
+@pytest.fixture(scope="session")
+def cloud(tmp_path_factory):
+    """Keystone + Glance under uwsgi on loopback, started once per test session."""
+    venv = stack_mod.ensure_service_venv()
+    with stack_mod.OpenStackStack(tmp_path_factory.mktemp("openstack"), venv=venv) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def admin_session(cloud):
+    return ks_session.Session(auth=v3.Password(**cloud.admin))
+
+
+class GlanceView:
+    """Reads Glance directly (not through imgsync) to check what a run left there."""
+
+    def __init__(self, session, url):
+        self.session = session
+        self.url = url.rstrip("/") + "/v2"
+
+    def images(self):
+        found = []
+        for hidden in ("false", "true"):
+            response = self.session.get(f"{self.url}/images",
+                                        params={"visibility": "all", "os_hidden": hidden,
+                                                "limit": 1000})
+            response.raise_for_status()
+            found += response.json()["images"]
+        return found
+
+    def delete_all(self):
+        for image in self.images():
+            self.session.delete(f"{self.url}/images/{image['id']}").raise_for_status()
+
+
+@pytest.fixture
+def glance(cloud, admin_session):
+    """A clean Glance for each test, and a view to check it with."""
+    view = GlanceView(admin_session, cloud.glance_url)
+    view.delete_all()
+    yield view
+    view.delete_all()
+
+
+@pytest.fixture
+def mirror(tmp_path):
+    with mirror_mod.Mirror(tmp_path / "mirror") as server:
+        yield server
+
+
+@pytest.fixture
+def write_config(tmp_path, cloud, mirror):
+    """Write an imgsync.conf for the test cloud and mirror; extra lines are appended."""
+    def write(distributions, extra=""):
+        auth = cloud.admin
+        groups = "".join(f"[{name}]\nbase_url = {mirror.url}ubuntu/\n\n"
+                         for name in distributions)
+        path = tmp_path / "imgsync.conf"
+        path.write_text(
+            "[DEFAULT]\n"
+            f"distributions = {','.join(distributions)}\n"
+            "prefix = test-\n"
+            "properties = hw_qemu_guest_agent=yes\n"
+            "http_retries = 0\n\n"
+            "[keystone_auth]\n"
+            "auth_type = password\n"
+            f"auth_url = {auth['auth_url']}\n"
+            f"username = {auth['username']}\n"
+            f"password = {auth['password']}\n"
+            f"project_name = {auth['project_name']}\n"
+            f"user_domain_name = {auth['user_domain_name']}\n"
+            f"project_domain_name = {auth['project_domain_name']}\n\n"
+            f"[glance]\nregion_name = {cloud.region_name}\n\n"
+            + groups + extra)
+        return path
+    return write
+
+
+@pytest.fixture
+def imgsync():
+    """Run the imgsync command as an operator would; returns the CompletedProcess."""
+    def run(*args, env=None):
+        return subprocess.run([sys.executable, "-m", "imgsync", *map(str, args)],
+                              capture_output=True, text=True, timeout=300, env=env,
+                              cwd=pathlib.Path(__file__).parent)
+    return run

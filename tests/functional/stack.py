@@ -1,0 +1,510 @@
+"""A real Keystone + Glance on loopback, for functional tests and the demo.
+
+Both services run under uwsgi from a dedicated virtualenv, with sqlite
+databases and a file image store, all inside a caller-supplied workdir.
+"""
+
+from __future__ import annotations
+
+import atexit
+import fcntl
+import grp
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+SERVICE_VENV_ENV = "IMGSYNC_SERVICE_VENV"
+# Pinned to the releases the suite was verified with; bump deliberately.
+SERVICE_PACKAGES = ("glance==33.0.0", "keystone==30.0.0", "uwsgi==2.0.31")
+VENV_MARKER = ".imgsync-service-venv"
+VENV_SCRIPTS = ("uwsgi", "keystone-manage", "glance-manage")
+
+REGION = "RegionOne"
+HOST = "127.0.0.1"
+START_TIMEOUT = 120.0
+STOP_TIMEOUT = 15.0
+COMMAND_TIMEOUT = 300.0
+PIP_TIMEOUT = 1800.0
+
+KEYSTONE_CONF = """\
+[DEFAULT]
+use_stderr = true
+
+[database]
+connection = sqlite:///{dir}/keystone.sqlite
+
+[token]
+provider = fernet
+
+[fernet_tokens]
+key_repository = {dir}/fernet-keys
+
+[fernet_receipts]
+key_repository = {dir}/fernet-keys
+
+[credential]
+key_repository = {dir}/credential-keys
+
+[oslo_concurrency]
+lock_path = {dir}/locks
+"""
+
+GLANCE_CONF = """\
+[DEFAULT]
+use_stderr = true
+enabled_backends = local:file
+enabled_import_methods = [glance-direct,web-download]
+node_staging_uri = file://{dir}/staging
+show_image_direct_url = false
+
+[database]
+connection = sqlite:///{dir}/glance.sqlite
+
+[glance_store]
+default_backend = local
+
+[local]
+filesystem_store_datadir = {dir}/images
+
+[os_glance_staging_store]
+filesystem_store_datadir = {dir}/staging
+
+[os_glance_tasks_store]
+filesystem_store_datadir = {dir}/tasks
+
+[import_filtering_opts]
+allowed_ports = []
+allowed_hosts = [{host}]
+
+[paste_deploy]
+flavor = keystone
+config_file = {paste_ini}
+
+[keystone_authtoken]
+www_authenticate_uri = {auth_url}
+auth_url = {auth_url}
+auth_type = password
+username = glance
+password = {password}
+project_name = service
+user_domain_name = Default
+project_domain_name = Default
+
+[oslo_concurrency]
+lock_path = {dir}/locks
+"""
+
+UWSGI_INI = """\
+[uwsgi]
+http = {host}:{port}
+module = {module}
+home = {venv}
+env = {config_env}={dir}
+master = true
+processes = 2
+threads = 2
+lazy-apps = true
+need-app = true
+die-on-term = true
+no-orphans = true
+buffer-size = 65535
+http-chunked-input = true
+http-auto-chunked = true
+http-raw-body = true
+add-header = Connection: close
+"""
+
+CLOUDS_YAML = """\
+clouds:
+  {cloud}:
+    auth:
+      auth_url: {auth_url}
+      username: {username}
+      password: {password}
+      project_name: {project_name}
+      user_domain_name: {user_domain_name}
+      project_domain_name: {project_domain_name}
+    region_name: {region}
+    interface: public
+    identity_api_version: 3
+"""
+
+
+def default_service_venv() -> Path:
+    """$IMGSYNC_SERVICE_VENV, else ~/.cache/imgsync/service-venv."""
+    env = os.environ.get(SERVICE_VENV_ENV)
+    return Path(env) if env else Path.home() / ".cache/imgsync/service-venv"
+
+
+def _venv_ready(venv: Path) -> bool:
+    bin_dir = venv / "bin"
+    return (venv / VENV_MARKER).is_file() and all(
+        (bin_dir / script).is_file() for script in VENV_SCRIPTS
+    )
+
+
+def ensure_service_venv(path: Path | None = None) -> Path:
+    """Return a venv with keystone, glance and uwsgi, installing them if needed."""
+    venv = Path(path) if path else default_service_venv()
+    if _venv_ready(venv):
+        return venv
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.with_name(venv.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers install only once
+        if not _venv_ready(venv):
+            _install_service_venv(venv)
+    return venv
+
+
+def _install_service_venv(venv: Path) -> None:
+    python = venv / "bin" / "python"
+    if not python.is_file():
+        _run([sys.executable, "-m", "venv", str(venv)], "create service venv")
+    _run(
+        [str(python), "-m", "pip", "install", "--quiet", *SERVICE_PACKAGES],
+        "pip install " + " ".join(SERVICE_PACKAGES),
+        timeout=PIP_TIMEOUT,
+    )
+    (venv / VENV_MARKER).write_text(" ".join(SERVICE_PACKAGES) + "\n")
+
+
+def _child_env() -> dict[str, str]:
+    """Environment for service processes, without the caller's Python or OS_* setup."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV") and not key.startswith("OS_")
+    }
+
+
+def _run(cmd: list[str], what: str, timeout: float = COMMAND_TIMEOUT) -> None:
+    """Run a command to completion; raise RuntimeError with its output on failure."""
+    try:
+        result = subprocess.run(
+            cmd,
+            check=False,
+            env=_child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"{what}: timed out after {timeout:.0f} s") from exc
+    if result.returncode != 0:
+        raise RuntimeError(f"{what} failed (exit {result.returncode}):\n{_tail(result.stdout)}")
+
+
+def _tail(text: str, lines: int = 100) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        return f"--- end of {path} ---\n" + _tail(path.read_text(errors="replace"))
+    except OSError as exc:
+        return f"(no log: {exc})"
+
+
+def _free_ports(count: int) -> list[int]:
+    """Distinct loopback ports that were free a moment ago (all bound at once)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind((HOST, 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def _find_paste_ini(venv: Path) -> Path:
+    """The glance-api-paste.ini that pip installs with glance."""
+    candidate = venv / "etc" / "glance" / "glance-api-paste.ini"
+    found = candidate if candidate.is_file() else next(venv.rglob("glance-api-paste.ini"), None)
+    if found is None:
+        raise RuntimeError(f"glance-api-paste.ini not found in {venv}")
+    return found
+
+
+class OpenStackStack:
+    """Keystone and Glance on free loopback ports, their state under workdir.
+
+    The state is throwaway: start() wipes workdir/keystone and workdir/glance.
+    """
+
+    def __init__(self, workdir: Path, venv: Path | None = None):
+        self.workdir = Path(workdir)
+        self.venv = Path(venv) if venv else None
+        self.keystone_dir = self.workdir / "keystone"
+        self.glance_dir = self.workdir / "glance"
+        self.region_name = REGION
+        self._admin_password = secrets.token_hex(12)
+        self._glance_password = secrets.token_hex(12)
+        self._procs: list[subprocess.Popen] = []
+        self.keystone_port = 0
+        self.glance_port = 0
+        self.auth_url = ""
+        self.glance_url = ""
+        self.admin: dict[str, str] = {}
+
+    def __enter__(self) -> OpenStackStack:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def start(self) -> OpenStackStack:
+        """Start Keystone, register Glance in it, then start Glance."""
+        self.venv = ensure_service_venv(self.venv)
+        self.keystone_port, self.glance_port = _free_ports(2)
+        self.auth_url = f"http://{HOST}:{self.keystone_port}/v3"
+        self.glance_url = f"http://{HOST}:{self.glance_port}"
+        self.admin = {
+            "auth_url": self.auth_url,
+            "username": "admin",
+            "password": self._admin_password,
+            "project_name": "admin",
+            "user_domain_name": "Default",
+            "project_domain_name": "Default",
+        }
+        atexit.register(self.stop)
+        try:
+            self._start_keystone()
+            self._register_glance()
+            self._start_glance()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Terminate the uwsgi process groups; safe to call more than once."""
+        while self._procs:
+            _kill_group(self._procs.pop())
+        atexit.unregister(self.stop)
+
+    def clouds_yaml(self, path: Path, cloud_name: str = "imgsync-test") -> Path:
+        """Write a clouds.yaml with one cloud for the admin user."""
+        path = Path(path)
+        quoted = {key: json.dumps(value) for key, value in self.admin.items()}
+        path.write_text(
+            CLOUDS_YAML.format(
+                cloud=json.dumps(cloud_name),
+                region=json.dumps(self.region_name),
+                **quoted,
+            )
+        )
+        return path
+
+    # Keystone
+
+    def _keystone_manage(self, *args: str) -> None:
+        conf = self.keystone_dir / "keystone.conf"
+        cmd = [str(self.venv / "bin" / "keystone-manage"), "--config-file", str(conf)]
+        _run([*cmd, *args], f"keystone-manage {args[0]}")
+
+    def _start_keystone(self) -> None:
+        kdir = self.keystone_dir
+        shutil.rmtree(kdir, ignore_errors=True)
+        for sub in ("fernet-keys", "credential-keys", "locks"):
+            (kdir / sub).mkdir(parents=True, exist_ok=True)
+        (kdir / "keystone.conf").write_text(KEYSTONE_CONF.format(dir=kdir))
+        user = pwd.getpwuid(os.getuid()).pw_name
+        group = grp.getgrgid(os.getgid()).gr_name
+        owner = ("--keystone-user", user, "--keystone-group", group)
+        self._keystone_manage("db_sync")
+        self._keystone_manage("fernet_setup", *owner)
+        self._keystone_manage("credential_setup", *owner)
+        self._keystone_manage(
+            "bootstrap",
+            "--bootstrap-password",
+            self._admin_password,
+            "--bootstrap-admin-url",
+            self.auth_url,
+            "--bootstrap-public-url",
+            self.auth_url,
+            "--bootstrap-internal-url",
+            self.auth_url,
+            "--bootstrap-region-id",
+            self.region_name,
+        )
+        self._serve(
+            kdir,
+            self.keystone_port,
+            "keystone.wsgi.api:application",
+            "OS_KEYSTONE_CONFIG_DIR",
+            ready_url=self.auth_url,
+        )
+
+    def _register_glance(self) -> None:
+        """Create the image service, its endpoints and the glance service user."""
+        api = _KeystoneAdmin(self.auth_url, self._admin_password)
+        service = api.post("services", "service", {"type": "image", "name": "glance"})
+        for interface in ("public", "internal", "admin"):
+            api.post(
+                "endpoints",
+                "endpoint",
+                {
+                    "service_id": service["id"],
+                    "interface": interface,
+                    "region_id": self.region_name,
+                    "url": self.glance_url,
+                },
+            )
+        project = api.post("projects", "project", {"name": "service", "domain_id": "default"})
+        user = api.post(
+            "users",
+            "user",
+            {
+                "name": "glance",
+                "password": self._glance_password,
+                "domain_id": "default",
+            },
+        )
+        role_id = api.role_id("admin")
+        api.put(f"projects/{project['id']}/users/{user['id']}/roles/{role_id}")
+
+    # Glance
+
+    def _start_glance(self) -> None:
+        gdir = self.glance_dir
+        shutil.rmtree(gdir, ignore_errors=True)
+        for sub in ("images", "staging", "tasks", "locks"):
+            (gdir / sub).mkdir(parents=True, exist_ok=True)
+        conf = gdir / "glance-api.conf"
+        conf.write_text(
+            GLANCE_CONF.format(
+                dir=gdir,
+                host=HOST,
+                paste_ini=_find_paste_ini(self.venv),
+                auth_url=self.auth_url,
+                password=self._glance_password,
+            )
+        )
+        manage = str(self.venv / "bin" / "glance-manage")
+        _run([manage, "--config-file", str(conf), "db_sync"], "glance-manage db_sync")
+        self._serve(
+            gdir,
+            self.glance_port,
+            "glance.wsgi.api:application",
+            "OS_GLANCE_CONFIG_DIR",
+            ready_url=f"{self.glance_url}/versions",
+        )
+
+    # uwsgi processes
+
+    def _serve(
+        self, service_dir: Path, port: int, module: str, config_env: str, ready_url: str
+    ) -> None:
+        """Run module under uwsgi, logging to service_dir/uwsgi.log, until ready_url answers."""
+        ini = service_dir / "uwsgi.ini"
+        ini.write_text(
+            UWSGI_INI.format(
+                host=HOST,
+                port=port,
+                module=module,
+                venv=self.venv,
+                config_env=config_env,
+                dir=service_dir,
+            )
+        )
+        log = service_dir / "uwsgi.log"
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(
+                [str(self.venv / "bin" / "uwsgi"), "--ini", str(ini)],
+                env=_child_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._procs.append(proc)
+        _wait_ready(proc, ready_url, log)
+
+
+def _wait_ready(proc: subprocess.Popen, url: str, log: Path) -> None:
+    """Poll url until it answers below 400; fail on timeout or if uwsgi exits."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"uwsgi for {url} exited with {proc.returncode}:\n{_log_tail(log)}")
+        try:
+            if requests.get(url, timeout=5).status_code < 400:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} not ready after {START_TIMEOUT:.0f} s:\n{_log_tail(log)}")
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left of it."""
+    _signal_group(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pass
+    _signal_group(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=STOP_TIMEOUT)
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+class _KeystoneAdmin:
+    """Minimal Keystone v3 admin REST client using a project-scoped token."""
+
+    def __init__(self, auth_url: str, password: str):
+        self.base = auth_url
+        body = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {
+                            "name": "admin",
+                            "domain": {"id": "default"},
+                            "password": password,
+                        }
+                    },
+                },
+                "scope": {"project": {"name": "admin", "domain": {"id": "default"}}},
+            }
+        }
+        resp = requests.post(f"{auth_url}/auth/tokens", json=body, timeout=30)
+        resp.raise_for_status()
+        self.headers = {"X-Auth-Token": resp.headers["X-Subject-Token"]}
+
+    def post(self, path: str, key: str, obj: dict) -> dict:
+        resp = requests.post(
+            f"{self.base}/{path}", json={key: obj}, headers=self.headers, timeout=30
+        )
+        resp.raise_for_status()
+        return resp.json()[key]
+
+    def put(self, path: str) -> None:
+        resp = requests.put(f"{self.base}/{path}", headers=self.headers, timeout=30)
+        resp.raise_for_status()
+
+    def role_id(self, name: str) -> str:
+        resp = requests.get(
+            f"{self.base}/roles", params={"name": name}, headers=self.headers, timeout=30
+        )
+        resp.raise_for_status()
+        return resp.json()["roles"][0]["id"]

@@ -1,0 +1,69 @@
+import pytest
+
+from imgsync import cli
+
+
+@pytest.fixture
+def run(tmp_path, capsys):
+    def invoke(config_text, *args):
+        path = tmp_path / "imgsync.conf"
+        path.write_text(config_text)
+        code = cli.main(["--config-file", str(path), *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+    return invoke
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("[DEFAULT]\nvisibility = bogus\n", "[DEFAULT] visibility"),
+    ("[DEFAULT]\nproperties = a=b,c\n", "[DEFAULT] properties"),
+    ("[ubuntu-24.04]\nbase_url = ftp://x/\n", "[ubuntu-24.04] base_url"),
+    ("[ubuntu-24.04]\nversions = 0\n", "[ubuntu-24.04] versions"),
+    ("[DEFAULT\n", "Failed to parse"),
+])
+def test_invalid_values_exit_2_with_one_line(run, text, fragment):
+    code, out, err = run(text, "sync")
+    assert code == 2
+    assert fragment in err and len(err.strip().splitlines()) == 1
+
+
+def test_empty_distributions(run):
+    code, _, err = run("[DEFAULT]\n", "sync")
+    assert code == 2 and "[DEFAULT] distributions is empty" in err
+
+
+def test_unknown_distribution(run):
+    code, _, err = run("[DEFAULT]\ndistributions = ubuntu-24.04,plan9\n", "sync")
+    assert code == 2 and "unknown driver plan9" in err and "ubuntu-22.04" in err
+
+
+def test_no_glance_credentials(run):
+    code, _, err = run("[DEFAULT]\ndistributions = ubuntu-24.04\n", "sync")
+    assert code == 2 and "[glance] cloud" in err and "[keystone_auth]" in err
+
+
+def test_missing_keystone_option(run):
+    code, _, err = run("[DEFAULT]\ndistributions = ubuntu-24.04\n"
+                       "[keystone_auth]\nauth_type = password\nusername = u\n", "sync")
+    assert code == 2 and "[keystone_auth]" in err and "auth_url" in err
+
+
+def test_unknown_cloud(run, tmp_path, monkeypatch):
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text("clouds: {}\n")
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
+    code, _, err = run("[DEFAULT]\ndistributions = ubuntu-24.04\n[glance]\ncloud = nope\n",
+                       "sync")
+    assert code == 2 and "[glance] cloud" in err and "nope" in err
+
+
+def test_missing_config_file(capsys):
+    assert cli.main(["--config-file", "/nonexistent/imgsync.conf", "sync"]) == 2
+    assert "/nonexistent/imgsync.conf" in capsys.readouterr().err
+
+
+def test_list_distros(run):
+    code, out, _ = run("", "list-distros")
+    assert code == 0
+    assert "ubuntu-24.04" in out and "Ubuntu 24.04" in out
+    assert "https://cloud-images.ubuntu.com/" in out
