@@ -95,6 +95,10 @@ def driver_opts(driver_cls):
                         "below it."),
         cfg.IntOpt("versions", default=1, min=1,
                    help="How many of the newest upstream builds to keep synced."),
+        cfg.ListOpt("architectures", default=["x86_64"],
+                    item_type=types.String(choices=list(driver_cls.architectures)),
+                    help="Architectures to sync, in libosinfo names (Glance "
+                         "'architecture'), whatever upstream calls them."),
         cfg.Opt("properties", type=Properties(), default={},
                 help="Glance properties for this driver's images, as key=value list; "
                      "they override the driver's defaults and [DEFAULT] properties."),

@@ -39,7 +39,9 @@ class Driver(abc.ABC):
     min_disk: ClassVar[int] = 0
     min_ram: ClassVar[int] = 0
     metadata: ClassVar[Mapping[str, str]] = {}
-    """Glance properties implied by the distribution (os_distro, architecture, ...)."""
+    """Glance properties implied by the distribution (os_distro, os_version, ...)."""
+    architectures: ClassVar[Mapping[str, str]] = {"x86_64": "x86_64"}
+    """Supported architectures: libosinfo name (Glance's vocabulary) to upstream's name."""
     extra_opts: ClassVar[tuple[cfg.Opt, ...]] = ()
 
     def __init__(self, name, group_conf, upstream, properties=None):
@@ -63,12 +65,20 @@ class Driver(abc.ABC):
     def releases(self):
         """Return the newest ``versions`` releases upstream offers, newest first."""
 
-    def release(self, **fields):
-        """Build a Release with this driver's defaults and the operator's overrides."""
-        metadata = {**self.metadata, **self.properties, **self.conf.properties}
+    def release(self, architecture, **fields):
+        """Build a Release with this driver's defaults and the operator's overrides.
+
+        ``architecture`` is the libosinfo name; images of other architectures than
+        x86_64 carry it in their display name.
+        """
+        metadata = {**self.metadata, "architecture": architecture,
+                    **self.properties, **self.conf.properties}
+        display_name = self.display_name
+        if architecture != "x86_64":
+            display_name += f" {architecture}"
         return Release(
             distro=self.name,
-            display_name=self.display_name,
+            display_name=display_name,
             disk_format=self.disk_format,
             min_disk=self.conf.min_disk if self.conf.min_disk is not None else self.min_disk,
             min_ram=self.conf.min_ram if self.conf.min_ram is not None else self.min_ram,

@@ -29,13 +29,14 @@ def build_dirs(entries, prefix):
 
 
 class UbuntuDriver(base.Driver):
-    """Ubuntu server cloud images (qcow2 despite the .img name), amd64."""
+    """Ubuntu server cloud images (qcow2 despite the .img name)."""
 
     upstream_url = "https://cloud-images.ubuntu.com/"
     series: str
     codename: str
     min_disk = 8
     min_ram = 512
+    architectures = {"x86_64": "amd64", "aarch64": "arm64"}
     extra_opts = (
         cfg.StrOpt("stream", default="release",
                    choices=[("release", "releases/<codename>/release-<serial>/"),
@@ -49,7 +50,6 @@ class UbuntuDriver(base.Driver):
         cls.metadata = {
             "os_distro": "ubuntu",
             "os_version": cls.series,
-            "architecture": "x86_64",
             "os_type": "linux",
             "os_admin_user": "ubuntu",
             "hw_disk_bus": "scsi",
@@ -58,39 +58,48 @@ class UbuntuDriver(base.Driver):
         }
 
     def _layout(self):
-        """(listing URL, build directory prefix, image file name) of the configured stream."""
+        """(listing URL, build directory prefix, image file name pattern) of the stream."""
         if self.conf.stream == "daily":
             return (f"{self.base_url}{self.codename}/", "",
-                    f"{self.codename}-server-cloudimg-amd64.img")
+                    f"{self.codename}-server-cloudimg-{{arch}}.img")
         return (f"{self.base_url}releases/{self.codename}/", "release-",
-                f"ubuntu-{self.series}-server-cloudimg-amd64.img")
+                f"ubuntu-{self.series}-server-cloudimg-{{arch}}.img")
 
     def releases(self):
-        listing_url, prefix, filename = self._layout()
+        listing_url, prefix, pattern = self._layout()
         entries = self.upstream.entries(listing_url)
         builds = build_dirs(entries, prefix)
         if not builds:
             raise exceptions.LayoutError(
                 listing_url, f"build directories named {prefix}YYYYMMDD[.N]/",
                 ", ".join(entries[:10]) or "no entries")
-        found = []
+        wanted = {arch: pattern.format(arch=self.architectures[arch])
+                  for arch in self.conf.architectures}
+        found = {arch: [] for arch in wanted}
         for entry, serial, build_date in builds:
+            if all(len(releases) == self.conf.versions for releases in found.values()):
+                break
             sums_url = f"{listing_url}{entry}SHA256SUMS"
             sums = checksums.parse(self.upstream.get_text(sums_url))
-            if filename not in sums:
-                LOG.warning("%s: skipping build %s, %s lists no %s",
-                            self.name, serial, sums_url, filename)
-                continue
-            algo, digest = sums[filename]
-            found.append(self.release(
-                version=serial, build_date=build_date, url=f"{listing_url}{entry}{filename}",
-                checksum_algo=algo, checksum=digest))
-            if len(found) == self.conf.versions:
-                break
-        if not found:
-            raise exceptions.LayoutError(listing_url, f"a build that publishes {filename}",
-                                         "none in " + ", ".join(b[0] for b in builds[:5]))
-        return found
+            for arch, filename in wanted.items():
+                if len(found[arch]) == self.conf.versions:
+                    continue
+                if filename not in sums:
+                    LOG.warning("%s: skipping build %s for %s, %s lists no %s",
+                                self.name, serial, arch, sums_url, filename)
+                    continue
+                algo, digest = sums[filename]
+                found[arch].append(self.release(
+                    architecture=arch, version=serial, build_date=build_date,
+                    url=f"{listing_url}{entry}{filename}", checksum_algo=algo,
+                    checksum=digest))
+        for arch, releases in found.items():
+            if not releases:
+                raise exceptions.LayoutError(
+                    listing_url, f"a build that publishes {wanted[arch]}",
+                    "none in " + ", ".join(b[0] for b in builds[:5]))
+        return sorted((r for releases in found.values() for r in releases),
+                      key=lambda r: (r.build_date, r.version), reverse=True)
 
 
 class Ubuntu2004(UbuntuDriver):

@@ -19,13 +19,14 @@ def listing(*names):
 @pytest.fixture
 def driver():
     def make(stream="release", versions=1, properties=None, name="ubuntu-24.04",
-             cls=ubuntu.Ubuntu2404):
+             cls=ubuntu.Ubuntu2404, architectures=("x86_64",)):
         conf = cfg.ConfigOpts()
         imgsync_conf.register_opts(conf, {name: cls})
         conf([], default_config_files=[])
         conf.set_override("base_url", BASE.rstrip("/"), group=name)
         conf.set_override("stream", stream, group=name)
         conf.set_override("versions", versions, group=name)
+        conf.set_override("architectures", list(architectures), group=name)
         if properties:
             conf.set_override("properties", properties, group=name)
         return cls(name, conf[name], upstream.Upstream(5, 0), {"os_type": "custom", "x": "1"})
@@ -100,3 +101,17 @@ def test_each_lts(driver, requests_mock, cls, series, codename):
                       text=f"{SUM} *ubuntu-{series}-server-cloudimg-amd64.img\n")
     release, = driver(name=f"ubuntu-{series}", cls=cls).releases()
     assert release.metadata["os_version"] == series and release.distro == f"ubuntu-{series}"
+
+
+def test_both_architectures(driver, requests_mock):
+    root = BASE + "releases/noble/"
+    requests_mock.get(root, text=listing("release-20240423/"))
+    requests_mock.get(root + "release-20240423/SHA256SUMS",
+                      text=f"{'b' * 64} *ubuntu-24.04-server-cloudimg-arm64.img\n"
+                           f"{SUM} *ubuntu-24.04-server-cloudimg-amd64.img\n")
+    releases = driver(architectures=("x86_64", "aarch64")).releases()
+    by_arch = {r.metadata["architecture"]: r for r in releases}
+    assert by_arch["aarch64"].url.endswith("ubuntu-24.04-server-cloudimg-arm64.img")
+    assert by_arch["aarch64"].checksum == "b" * 64
+    assert by_arch["aarch64"].display_name == "Ubuntu 24.04 aarch64"
+    assert by_arch["x86_64"].display_name == "Ubuntu 24.04"
