@@ -98,6 +98,7 @@ def cmd_sync(conf, available):
     LOG.info("syncing %s into Glance at %s", ", ".join(d.name for d in selected),
              glance.endpoint())
     syncer = sync.Syncer(glance, _upstream(conf), conf.prefix, conf.visibility,
+                         max_image_size=conf.max_image_size * 1024 ** 3,
                          dry_run=conf.command.dry_run)
     results = sync.run(selected, syncer)
     for result in results:

@@ -76,6 +76,9 @@ default_opts = [
                help="Seconds to wait for an upstream server to connect or send data."),
     cfg.IntOpt("http_retries", default=3, min=0,
                help="Retries of a failed upstream request (connection errors, 5xx)."),
+    cfg.IntOpt("max_image_size", default=64, min=1,
+               help="Largest image imgsync downloads or, for compressed images, "
+                    "decompresses, in GiB; larger ones fail with a clear error."),
     cfg.IntOpt("active_timeout", default=600, min=1,
                help="Seconds to wait for an uploaded image to become active in Glance."),
 ]

@@ -16,12 +16,17 @@ class VerifyingStream:
     requests sends a Content-Length instead of chunked framing.
     """
 
-    def __init__(self, chunks, url, algo, expected, length=None, also=("sha512",)):
+    def __init__(self, chunks, url, algo, expected, length=None, also=("sha512",),
+                 max_size=None):
+        if length is not None and max_size is not None and length > max_size:
+            raise exceptions.UpstreamError(
+                f"{url} is {length} bytes, more than max_image_size ({max_size} bytes)")
         self._chunks = chunks
         self.url = url
         self.algo = algo
         self.expected = expected.lower()
         self.length = length
+        self.max_size = max_size
         self.bytes_read = 0
         self._started = False
         self._hashes = {name: hashlib.new(name) for name in {algo, *also}}
@@ -37,9 +42,9 @@ class VerifyingStream:
     def __repr__(self):
         return f"<VerifyingStream {self.url}>"
 
-    def hexdigest(self, algo):
-        """The digest of what has streamed through so far."""
-        return self._hashes[algo].hexdigest()
+    def hexdigests(self):
+        """The digests of what has streamed through so far, by algorithm."""
+        return {name: digest.hexdigest() for name, digest in self._hashes.items()}
 
     def __iter__(self):
         if self._started:
@@ -53,6 +58,9 @@ class VerifyingStream:
             if self.length is not None and self.bytes_read > self.length:
                 raise exceptions.UpstreamError(
                     f"{self.url} sent more than the {self.length} bytes it announced")
+            if self.max_size is not None and self.bytes_read > self.max_size:
+                raise exceptions.UpstreamError(
+                    f"{self.url} is larger than max_image_size ({self.max_size} bytes)")
             for digest in self._hashes.values():
                 digest.update(chunk)
             if held is not None:
@@ -66,6 +74,6 @@ class VerifyingStream:
         if self.length is not None and self.bytes_read != self.length:
             raise exceptions.UpstreamError(
                 f"{self.url} was truncated: {self.bytes_read} of {self.length} bytes")
-        computed = self.hexdigest(self.algo)
+        computed = self._hashes[self.algo].hexdigest()
         if computed != self.expected:
             raise exceptions.ChecksumMismatch(self.url, self.algo, self.expected, computed)

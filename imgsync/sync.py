@@ -3,6 +3,7 @@
 import dataclasses
 import logging
 
+from imgsync import compression
 from imgsync import exceptions
 from imgsync import glance as glance_mod
 from imgsync import stream
@@ -54,11 +55,12 @@ def is_synced(image, release):
 class Syncer:
     """Brings one driver's releases into Glance."""
 
-    def __init__(self, glance, upstream, prefix, visibility, dry_run=False):
+    def __init__(self, glance, upstream, prefix, visibility, max_image_size, dry_run=False):
         self.glance = glance
         self.upstream = upstream
         self.prefix = prefix
         self.visibility = visibility
+        self.max_image_size = max_image_size
         self.dry_run = dry_run
 
     def sync(self, driver):
@@ -85,8 +87,7 @@ class Syncer:
                                       release.min_ram, image_properties(release))
         try:
             with self.upstream.open(release.url) as (chunks, length):
-                body = stream.VerifyingStream(chunks, release.url, release.checksum_algo,
-                                              release.checksum, length)
+                body = self._body(release, chunks, length)
                 self.glance.upload(image_id, body)
             image = self.glance.wait_active(image_id)
             self._check_stored(image, body)
@@ -102,22 +103,33 @@ class Syncer:
                  release.distro, name, image_id, body.bytes_read)
         return image_id
 
+    def _body(self, release, chunks, length):
+        """The upload body: upstream's bytes, verified, and decompressed where needed."""
+        if not release.compression:
+            return stream.VerifyingStream(chunks, release.url, release.checksum_algo,
+                                          release.checksum, length, max_size=self.max_image_size)
+        verified = stream.VerifyingStream(chunks, release.url, release.checksum_algo,
+                                          release.checksum, length, also=(),
+                                          max_size=self.max_image_size)
+        return compression.Decompressing(verified, release.compression, release.url,
+                                         self.max_image_size)
+
     @staticmethod
     def _check_stored(image, body):
-        """Glance must hold exactly the bytes that were verified."""
+        """Glance must hold exactly the bytes that were sent (and verified)."""
         if image.get("size") != body.bytes_read:
             raise exceptions.GlanceError(
                 f"image {image['id']} holds {image.get('size')} bytes, "
                 f"{body.bytes_read} were sent")
-        algo = image.get("os_hash_algo")
-        if algo not in ("sha512", body.algo):
+        algo, sent = image.get("os_hash_algo"), body.hexdigests()
+        if algo not in sent:
             LOG.warning("image %s: Glance hashes with %s, only its size was cross-checked",
                         image["id"], algo)
             return
-        if image.get("os_hash_value") != body.hexdigest(algo):
+        if image.get("os_hash_value") != sent[algo]:
             raise exceptions.GlanceError(
                 f"image {image['id']}: Glance's {algo} {image.get('os_hash_value')} differs "
-                f"from the {body.hexdigest(algo)} streamed")
+                f"from the {sent[algo]} streamed")
 
 
 def run(drivers, syncer):

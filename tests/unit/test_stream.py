@@ -18,7 +18,7 @@ def test_passes_all_bytes_and_reports_both_digests():
     body = make(length=len(WHOLE))
     assert b"".join(body) == WHOLE
     assert len(body) == len(WHOLE)
-    assert body.hexdigest("sha512") == hashlib.sha512(WHOLE).hexdigest()
+    assert body.hexdigests()["sha512"] == hashlib.sha512(WHOLE).hexdigest()
     assert body.bytes_read == len(WHOLE)
 
 
@@ -57,4 +57,12 @@ def test_single_use():
     body = make()
     list(body)
     with pytest.raises(RuntimeError):
+        list(body)
+
+
+def test_max_size_refuses_announced_and_actual_oversize():
+    with pytest.raises(exceptions.UpstreamError, match="max_image_size"):
+        stream.VerifyingStream(iter(DATA), "u", "sha256", "0" * 64, length=5000, max_size=4000)
+    body = stream.VerifyingStream(iter(DATA), "u", "sha256", "0" * 64, max_size=1500)
+    with pytest.raises(exceptions.UpstreamError, match="max_image_size"):
         list(body)

@@ -1,0 +1,67 @@
+import bz2
+import gzip
+import hashlib
+import lzma
+import random
+
+import pytest
+
+from imgsync import compression
+from imgsync import exceptions
+from imgsync import stream
+
+DATA = random.Random(7).randbytes(300_000) + bytes(700_000)
+COMPRESS = {"bz2": bz2.compress, "gz": gzip.compress, "xz": lzma.compress}
+
+
+def chunked(data, size=50_000):
+    return iter([data[i:i + size] for i in range(0, len(data), size)])
+
+
+@pytest.mark.parametrize("kind", compression.FORMATS)
+def test_round_trip_in_bounded_pieces(kind):
+    out = compression.Decompressing(chunked(COMPRESS[kind](DATA)), kind, "u", 10 ** 9,
+                                    piece_size=64 * 1024)
+    pieces = list(out)
+    assert b"".join(pieces) == DATA
+    assert max(map(len, pieces)) <= 64 * 1024
+    assert out.bytes_read == len(DATA)
+    assert out.hexdigests() == {"sha512": hashlib.sha512(DATA).hexdigest()}
+
+
+@pytest.mark.parametrize("kind", compression.FORMATS)
+def test_concatenated_streams(kind):
+    packed = COMPRESS[kind](DATA[:1000]) + COMPRESS[kind](DATA[1000:])
+    assert b"".join(compression.Decompressing(chunked(packed), kind, "u", 10 ** 9)) == DATA
+
+
+@pytest.mark.parametrize("kind", compression.FORMATS)
+def test_truncated_data_is_an_error(kind):
+    packed = COMPRESS[kind](DATA)
+    with pytest.raises(exceptions.UpstreamError, match="ends early"):
+        list(compression.Decompressing(chunked(packed[:len(packed) // 2]), kind, "u", 10 ** 9))
+
+
+@pytest.mark.parametrize("kind", compression.FORMATS)
+def test_decompression_bomb_stops_at_the_cap(kind):
+    bomb = COMPRESS[kind](bytes(50_000_000))
+    out = compression.Decompressing(iter([bomb]), kind, "http://127.0.0.1/b", 1_000_000)
+    with pytest.raises(exceptions.UpstreamError, match="more than 1000000 bytes"):
+        list(out)
+    assert out.bytes_read <= 1_000_000 + 256 * 1024
+
+
+def test_unknown_format():
+    with pytest.raises(ValueError, match="zip"):
+        compression.Decompressing(iter([]), "zip", "u", 1)
+
+
+def test_checksum_of_the_compressed_stream_is_verified_before_the_end():
+    packed = bz2.compress(DATA)
+    verified = stream.VerifyingStream(chunked(packed), "u", "sha512", "0" * 128, also=())
+    out = compression.Decompressing(verified, "bz2", "u", 10 ** 9)
+    received = bytearray()
+    with pytest.raises(exceptions.ChecksumMismatch):
+        for piece in out:
+            received += piece
+    assert len(received) < len(DATA)
