@@ -2,15 +2,12 @@ import pathlib
 
 import pytest
 
-SAMPLES = pathlib.Path(__file__).resolve().parents[3] / "shared" / "upstream" / "samples"
+SAMPLES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "upstream"
 
 
 @pytest.fixture
 def sample():
-    """Read one of the real upstream files kept in ../shared/upstream/samples."""
+    """Read one of the real upstream files kept in tests/fixtures/upstream."""
     def read(relative):
-        path = SAMPLES / relative
-        if not path.exists():
-            pytest.skip(f"{path} not present (run beside ../shared)")
-        return path.read_text()
+        return (SAMPLES / relative).read_text()
     return read
