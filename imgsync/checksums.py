@@ -36,3 +36,27 @@ def parse(text):
             continue
         sums[match["name"]] = (expected_algo, hexdigest)
     return sums
+
+
+_DIGESTS_HEADER = re.compile(r"^#\s*(?P<algo>[A-Za-z0-9-]+)\s+HASH\s*$")
+
+
+def parse_digests(text):
+    """Map each algorithm of a Flatcar-style ``.DIGESTS`` file to ``{name: hexdigest}``.
+
+    The file is blocks of ``# MD5 HASH``, ``# SHA1 HASH``, ``# SHA512 HASH`` ...
+    headers, each followed by ``<hex>  <name>`` lines, in any order. A line is
+    kept only when its length fits its block's algorithm.
+    """
+    blocks = {}
+    algo = None
+    for line in text.splitlines():
+        line = line.strip()
+        header = _DIGESTS_HEADER.match(line)
+        if header:
+            algo = header["algo"].lower().replace("-", "")
+            continue
+        match = _GNU.match(line)
+        if algo and match and _ALGO_BY_LENGTH.get(len(match["hex"])) == algo:
+            blocks.setdefault(algo, {})[match["name"]] = match["hex"].lower()
+    return blocks

@@ -1,6 +1,7 @@
 """HTTP access to upstream sites and mirrors: listings, checksum files and image streams."""
 
 import contextlib
+import email.utils
 import logging
 
 import requests
@@ -47,6 +48,27 @@ class Upstream:
                 return response.text
             except requests.RequestException as exc:
                 raise exceptions.UpstreamError(f"reading {url} failed: {exc}") from exc
+
+    def last_modified(self, url):
+        """The date of upstream's ``Last-Modified`` header for ``url`` (a HEAD request).
+
+        For upstreams whose file names carry no build date (Fedora, openSUSE, CirrOS).
+        """
+        LOG.debug("HEAD %s", url)
+        try:
+            response = self.session.head(url, timeout=self.timeout, allow_redirects=True)
+        except requests.RequestException as exc:
+            raise exceptions.UpstreamError(f"cannot reach {url}: {exc}") from exc
+        response.close()
+        if response.status_code != 200:
+            raise exceptions.UpstreamError(
+                f"{url} answered HTTP {response.status_code} {response.reason}")
+        value = response.headers.get("Last-Modified")
+        try:
+            return email.utils.parsedate_to_datetime(value).date()
+        except (TypeError, ValueError) as exc:
+            raise exceptions.LayoutError(url, "a Last-Modified header with a date",
+                                         repr(value)) from exc
 
     def entries(self, url):
         """Names in the directory listing at ``url`` (directories end in a slash)."""

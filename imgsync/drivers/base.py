@@ -65,13 +65,14 @@ class Driver(abc.ABC):
     def releases(self):
         """Return the newest ``versions`` releases upstream offers, newest first."""
 
-    def release(self, architecture, **fields):
+    def release(self, architecture, metadata=None, **fields):
         """Build a Release with this driver's defaults and the operator's overrides.
 
         ``architecture`` is the libosinfo name; images of other architectures than
-        x86_64 carry it in their display name.
+        x86_64 carry it in their display name. ``metadata`` adds properties known
+        only per build (e.g. Fedora's os_version); the operator's still win.
         """
-        metadata = {**self.metadata, "architecture": architecture,
+        metadata = {**self.metadata, **(metadata or {}), "architecture": architecture,
                     **self.properties, **self.conf.properties}
         display_name = self.display_name
         if architecture != "x86_64":

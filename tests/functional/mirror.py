@@ -1,5 +1,6 @@
 """A local upstream mirror for tests and the demo: real qcow2 files behind a real HTTP server."""
 
+import bz2
 import functools
 import hashlib
 import http.server
@@ -123,3 +124,100 @@ class Mirror:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+def add_flatcar_build(root, version, build_id, compressed=True, uncompressed=False,
+                      wrong_digest=False, board="amd64-usr"):
+    """Publish one Flatcar version below ``root`` (a channel site) and make it current.
+
+    The image is a real qcow2; ``compressed`` publishes ``.img.bz2`` (made with Python's
+    bz2), ``uncompressed`` the plain ``.img``; each with a ``.DIGESTS`` of MD5, SHA1 and
+    SHA512 blocks as Flatcar's CI writes them. Returns the uncompressed qcow2, which is
+    kept outside the served tree.
+    """
+    directory = pathlib.Path(root, board, version)
+    directory.mkdir(parents=True, exist_ok=True)
+    original = make_qcow2(pathlib.Path(root).parent / "originals" / f"flatcar-{version}.img",
+                          seed=f"flatcar/{version}")
+    name = "flatcar_production_openstack_image.img"
+    published = []
+    if uncompressed:
+        shutil.copy(original, directory / name)
+        published.append(directory / name)
+    if compressed:
+        (directory / f"{name}.bz2").write_bytes(bz2.compress(original.read_bytes()))
+        published.append(directory / f"{name}.bz2")
+    for path in published:
+        blocks = ""
+        for algo in ("md5", "sha1", "sha512"):
+            digest = "0" * 128 if wrong_digest and algo == "sha512" else sha(path, algo)
+            blocks += f"# {algo.upper()} HASH\n{digest}  {path.name}\n"
+        (directory / f"{path.name}.DIGESTS").write_text(blocks)
+    (directory / "version.txt").write_text(
+        f"FLATCAR_BUILD={version.split('.')[0]}\nFLATCAR_VERSION={version}\n"
+        f'FLATCAR_VERSION_ID={version}\nFLATCAR_BUILD_ID="{build_id}"\n')
+    current = directory.parent / "current"
+    shutil.rmtree(current, ignore_errors=True)
+    shutil.copytree(directory, current)
+    return original
+
+
+def add_fedora_release(root, number, compose, arch="x86_64"):
+    """Publish one Fedora release's Cloud images as ``releases/<N>/Cloud/<arch>/images/``."""
+    directory = pathlib.Path(root, "releases", number, "Cloud", arch, "images")
+    image = make_qcow2(directory / f"Fedora-Cloud-Base-Generic-{number}-{compose}.{arch}.qcow2",
+                       seed=f"fedora/{number}")
+    other = directory / f"Fedora-Cloud-Base-UEFI-UKI-{number}-{compose}.{arch}.qcow2"
+    other.write_bytes(b"not this one")
+    body = "".join(f"# {p.name}: {p.stat().st_size} bytes\nSHA256 ({p.name}) = {sha(p, 'sha256')}\n"
+                   for p in (other, image))
+    (directory / f"Fedora-Cloud-{number}-{compose}-{arch}-CHECKSUM").write_text(
+        "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n" + body
+        + "-----BEGIN PGP SIGNATURE-----\n\niQIzBAEBCAAdFiEEsPSVBFj2nhFQxsXt\n=tJ0s\n"
+          "-----END PGP SIGNATURE-----\n")
+    return image
+
+
+def add_leap_build(root, series, build, arch="x86_64"):
+    """Publish a Leap Minimal-VM Cloud build and its alias in ``<series>/appliances/``."""
+    directory = pathlib.Path(root, series, "appliances")
+    if series.startswith("15."):
+        alias = f"openSUSE-Leap-{series}-Minimal-VM.{arch}-Cloud.qcow2"
+        name = f"openSUSE-Leap-{series}-Minimal-VM.{arch}-{series}.0-Cloud-Build{build}.qcow2"
+        sep = " "
+    else:
+        alias = f"Leap-{series}-Minimal-VM.{arch}-Cloud.qcow2"
+        name = f"Leap-{series}-Minimal-VM.{arch}-Cloud-Build{build}.qcow2"
+        sep = "  "
+    image = make_qcow2(directory / name, seed=f"leap/{series}/{build}")
+    shutil.copy(image, directory / alias)
+    for path in (image, directory / alias):
+        (directory / f"{path.name}.sha256").write_text(f"{sha(path, 'sha256')}{sep}{path.name}\n")
+    return image
+
+
+def add_cirros_version(root, version, released=True, arch="x86_64"):
+    """Publish ``<version>/`` with MD5SUMS and SHA256SUMS, and point ``version/released`` at it."""
+    directory = pathlib.Path(root, version)
+    image = make_qcow2(directory / f"cirros-{version}-{arch}-disk.img", seed=f"cirros/{version}",
+                       size=1 << 20)
+    kernel = directory / f"cirros-{version}-{arch}-kernel"
+    kernel.write_bytes(b"kernel")
+    for name, algo in (("MD5SUMS", "md5"), ("SHA256SUMS", "sha256")):
+        (directory / name).write_text("".join(f"{sha(p, algo)}  {p.name}\n"
+                                              for p in (kernel, image)))
+    if released:
+        pathlib.Path(root, "version").mkdir(parents=True, exist_ok=True)
+        pathlib.Path(root, "version", "released").write_text(version + "\n")
+    return image
+
+
+def add_vendor_build(root, version):
+    """A vendor site for the generic driver: flat directory, dated names, BSD SHA256SUMS."""
+    directory = pathlib.Path(root)
+    image = make_qcow2(directory / f"vendor-os-9-{version}-x86_64.qcow2", seed=f"vendor/{version}")
+    sums = sorted(p for p in directory.glob("vendor-os-9-*.qcow2"))
+    (directory / "SHA256SUMS").write_text(
+        "".join(f"SHA256 ({p.name}) = {sha(p, 'sha256')}\n" for p in sums)
+        + f"SHA256 (README) = {'f' * 64}\n")
+    return image

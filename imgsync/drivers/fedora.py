@@ -1,0 +1,90 @@
+"""Fedora Cloud Base Generic images of the newest release(s) under ``releases/<N>/``.
+
+The version is ``<N>-<compose>`` (e.g. ``44-1.7``) from the file name; the build date
+is the image's Last-Modified, as the name carries none. The CHECKSUM is PGP
+clear-signed; its armour is skipped, the signature is not verified. That a release's
+GA images are never replaced is unconfirmed upstream: a respin would carry a new
+compose id and so be a new version. A release directory without Cloud images for
+an architecture (not yet published, or archived away) is skipped with a warning.
+"""
+
+import logging
+import re
+
+from imgsync import checksums
+from imgsync import exceptions
+from imgsync import sync
+from imgsync.drivers import base
+from imgsync.drivers import helpers
+
+LOG = logging.getLogger(__name__)
+
+
+def image_pattern(release, arch):
+    """File names of the Generic qcow2: F41 on ``-<N>-<C>.<arch>``, F40 ``.<arch>-<N>-<C>``."""
+    n, a = re.escape(release), re.escape(arch)
+    return re.compile(rf"^Fedora-Cloud-Base-Generic(?:-{n}-(?P<c1>[\d.]+)\.{a}"
+                      rf"|\.{a}-{n}-(?P<c2>[\d.]+))\.qcow2$")
+
+
+class Fedora(base.Driver):
+    """Fedora Cloud Base Generic (qcow2)."""
+
+    display_name = "Fedora"
+    upstream_url = "https://download.fedoraproject.org/pub/fedora/linux/"
+    architectures = {"x86_64": "x86_64", "aarch64": "aarch64"}
+    min_disk = 5
+    min_ram = 512
+    metadata = {**helpers.HW_DEFAULTS, "os_distro": "fedora", "os_admin_user": "fedora"}
+
+    def releases(self):
+        releases_url = f"{self.base_url}releases/"
+        entries = self.upstream.entries(releases_url)
+        numbers = sorted((e[:-1] for e in entries if re.fullmatch(r"\d+/", e)),
+                         key=int, reverse=True)
+        if not numbers:
+            raise exceptions.LayoutError(releases_url, "release directories named <N>/",
+                                         ", ".join(entries[:10]) or "no entries")
+        found = []
+        for arch in self.conf.architectures:
+            arch_releases = []
+            for number in numbers:
+                if len(arch_releases) == self.conf.versions:
+                    break
+                release = self._release(number, arch)
+                if release:
+                    arch_releases.append(release)
+            if not arch_releases:
+                raise exceptions.LayoutError(
+                    releases_url, f"a release with Cloud/{arch}/images/ and a Generic qcow2",
+                    "none in " + ", ".join(numbers[:5]))
+            found += arch_releases
+        return sorted(found, key=lambda r: sync.version_key(r.version), reverse=True)
+
+    def _release(self, number, arch):
+        images_url = f"{self.base_url}releases/{number}/Cloud/{arch}/images/"
+        try:
+            entries = self.upstream.entries(images_url)
+        except exceptions.UpstreamError as exc:
+            LOG.warning("%s: skipping release %s for %s: %s", self.name, number, arch, exc)
+            return None
+        sums_pattern = re.compile(rf"^Fedora-Cloud-{number}-[\d.]+-{re.escape(arch)}-CHECKSUM$")
+        sums_names = [e for e in entries if sums_pattern.match(e)]
+        if not sums_names:
+            LOG.warning("%s: skipping release %s for %s, %s has no CHECKSUM", self.name,
+                        number, arch, images_url)
+            return None
+        sums_url = images_url + sorted(sums_names, key=sync.version_key)[-1]
+        sums = checksums.parse(self.upstream.get_text(sums_url))
+        pattern = image_pattern(number, arch)
+        images = [(m["c1"] or m["c2"], name) for name in sums if (m := pattern.match(name))]
+        if not images:
+            raise exceptions.LayoutError(sums_url, "a Fedora-Cloud-Base-Generic qcow2",
+                                         ", ".join(list(sums)[:5]) or "no checksum lines")
+        compose, name = max(images, key=lambda image: sync.version_key(image[0]))
+        algo, digest = sums[name]
+        url = images_url + name
+        return self.release(
+            architecture=arch, metadata={"os_version": number}, version=f"{number}-{compose}",
+            build_date=self.upstream.last_modified(url), url=url, checksum_algo=algo,
+            checksum=digest)

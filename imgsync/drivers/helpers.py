@@ -1,0 +1,35 @@
+"""Helpers several drivers share: hardware defaults, version directories, checksum look-ups."""
+
+import re
+
+from imgsync import exceptions
+from imgsync import sync
+
+HW_DEFAULTS = {
+    "os_type": "linux",
+    "hw_disk_bus": "scsi",
+    "hw_scsi_model": "virtio-scsi",
+    "hw_rng_model": "virtio",
+}
+"""Glance properties for a virtio Linux guest, as most families ship them."""
+
+_DOTTED = re.compile(r"^\d+(?:\.\d+)+$")
+
+
+def version_dirs(entries, newest=None):
+    """Names of ``N.N[.N...]/`` directories among listing entries, newest first.
+
+    ``newest`` leaves out versions above it (e.g. alphas beside a ``released`` pointer).
+    """
+    names = [e[:-1] for e in entries if e.endswith("/") and _DOTTED.match(e[:-1])]
+    if newest is not None:
+        names = [n for n in names if sync.version_key(n) <= sync.version_key(newest)]
+    return sorted(names, key=sync.version_key, reverse=True)
+
+
+def lookup(sums, filename, url):
+    """``(algorithm, hexdigest)`` of ``filename`` in parsed checksums, or a LayoutError."""
+    if filename not in sums:
+        raise exceptions.LayoutError(url, f"a checksum for {filename}",
+                                     ", ".join(list(sums)[:5]) or "no checksum lines")
+    return sums[filename]

@@ -1,0 +1,82 @@
+"""openSUSE Leap Minimal-VM Cloud images from ``distribution/leap/<series>/appliances/``.
+
+The version is the OBS build number of the build-numbered file beside the alias
+(``...-Cloud-Build19.146.qcow2`` gives ``19.146``); the build date is its
+Last-Modified. Each file has a one-line ``<file>.sha256``. How long older builds
+stay, and whether the ``.sha256`` of a build file names the build file or the alias,
+is unconfirmed upstream: a ``.sha256`` holding a single sha256 is accepted whatever
+name it gives.
+"""
+
+import logging
+import re
+
+from imgsync import checksums
+from imgsync import exceptions
+from imgsync import sync
+from imgsync.drivers import base
+from imgsync.drivers import helpers
+
+LOG = logging.getLogger(__name__)
+
+
+def single_sha256(text, filename, url):
+    """The sha256 a ``<file>.sha256`` gives for ``filename`` (or its only sha256)."""
+    sums = {name: s for name, s in checksums.parse(text).items() if s[0] == "sha256"}
+    if filename not in sums and len(sums) == 1:
+        return next(iter(sums.values()))
+    return helpers.lookup(sums, filename, url)
+
+
+class LeapDriver(base.Driver):
+    """openSUSE Leap Minimal-VM Cloud qcow2."""
+
+    upstream_url = "https://download.opensuse.org/distribution/leap/"
+    architectures = {"x86_64": "x86_64", "aarch64": "aarch64"}
+    min_disk = 10
+    min_ram = 512
+    series: str
+    admin_user: str
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.display_name = f"openSUSE Leap {cls.series}"
+        cls.metadata = {**helpers.HW_DEFAULTS, "os_distro": "opensuse",
+                        "os_version": cls.series, "os_admin_user": cls.admin_user}
+
+    def pattern(self, arch):
+        """Build-numbered names: 15.x ``openSUSE-Leap-15.6-Minimal-VM.<arch>-15.6.0-Cloud-
+        Build<N>.qcow2``, 16.0 ``Leap-16.0-Minimal-VM.<arch>-Cloud-Build<N>.qcow2``."""
+        return re.compile(rf"^(?:openSUSE-)?Leap-{re.escape(self.series)}-Minimal-VM"
+                          rf"\.{re.escape(arch)}-(?:[\d.]+-)?Cloud-Build(?P<build>\d+(?:\.\d+)*)"
+                          r"\.qcow2$")
+
+    def releases(self):
+        url = f"{self.base_url}{self.series}/appliances/"
+        entries = self.upstream.entries(url)
+        found = []
+        for arch in self.conf.architectures:
+            pattern = self.pattern(self.architectures[arch])
+            builds = sorted(((m["build"], e) for e in entries if (m := pattern.match(e))),
+                            key=lambda b: sync.version_key(b[0]), reverse=True)
+            if not builds:
+                raise exceptions.LayoutError(url, f"build-numbered files like {pattern.pattern}",
+                                             ", ".join(entries[:10]) or "no entries")
+            for build, name in builds[:self.conf.versions]:
+                sums_url = f"{url}{name}.sha256"
+                algo, digest = single_sha256(self.upstream.get_text(sums_url), name, sums_url)
+                found.append(self.release(
+                    architecture=arch, version=build,
+                    build_date=self.upstream.last_modified(url + name), url=url + name,
+                    checksum_algo=algo, checksum=digest))
+        return sorted(found, key=lambda r: sync.version_key(r.version), reverse=True)
+
+
+class Leap156(LeapDriver):
+    series = "15.6"
+    admin_user = "opensuse"
+
+
+class Leap160(LeapDriver):
+    series = "16.0"
+    admin_user = "sles"
