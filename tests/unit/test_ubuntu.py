@@ -115,3 +115,58 @@ def test_both_architectures(driver, requests_mock):
     assert by_arch["aarch64"].checksum == "b" * 64
     assert by_arch["aarch64"].display_name == "Ubuntu 24.04 aarch64"
     assert by_arch["x86_64"].display_name == "Ubuntu 24.04"
+
+
+def test_resolute(driver, requests_mock):
+    root = BASE + "releases/resolute/"
+    requests_mock.get(root, text=listing("release/", "release-20260423/"))
+    requests_mock.get(root + "release-20260423/SHA256SUMS",
+                      text=f"{SUM} *ubuntu-26.04-server-cloudimg-amd64.img\r\n")
+    release, = driver(name="ubuntu-26.04", cls=ubuntu.Ubuntu2604).releases()
+    assert release.version == "20260423" and release.metadata["os_version"] == "26.04"
+
+
+def test_minimal_release_stream(driver, requests_mock):
+    root = BASE + "minimal/releases/noble/"
+    requests_mock.get(root, text=listing("release/", "release-20260105/", "release-20260716/"))
+    requests_mock.get(root + "release-20260716/SHA256SUMS",
+                      text=f"{'b' * 64} *ubuntu-24.04-server-cloudimg-amd64.img\n"
+                           f"{SUM} *ubuntu-24.04-minimal-cloudimg-amd64.img\n")
+    release, = driver(name="ubuntu-24.04-minimal", cls=ubuntu.Ubuntu2404Minimal).releases()
+    assert release.url == root + "release-20260716/ubuntu-24.04-minimal-cloudimg-amd64.img"
+    assert release.checksum == SUM and release.version == "20260716"
+    assert release.display_name == "Ubuntu 24.04 Minimal"
+    assert release.metadata["os_purpose"] == "minimal"
+    assert release.metadata["os_admin_user"] == "ubuntu"
+
+
+def test_minimal_daily_stream(driver, requests_mock):
+    root = BASE + "minimal/daily/jammy/"
+    requests_mock.get(root, text=listing("current/", "20260701/"))
+    requests_mock.get(root + "20260701/SHA256SUMS",
+                      text=f"{SUM} *jammy-minimal-cloudimg-amd64.img\n")
+    release, = driver(stream="daily", name="ubuntu-22.04-minimal",
+                      cls=ubuntu.Ubuntu2204Minimal).releases()
+    assert release.url == root + "20260701/jammy-minimal-cloudimg-amd64.img"
+
+
+def test_minimal_arm64_missing_fails_only_when_configured(driver, requests_mock):
+    root = BASE + "minimal/releases/focal/"
+    requests_mock.get(root, text=listing("release-20250101/"))
+    requests_mock.get(root + "release-20250101/SHA256SUMS",
+                      text=f"{SUM} *ubuntu-20.04-minimal-cloudimg-amd64.img\n")
+    make = dict(name="ubuntu-20.04-minimal", cls=ubuntu.Ubuntu2004Minimal)
+    assert len(driver(**make).releases()) == 1
+    with pytest.raises(exceptions.LayoutError, match="minimal-cloudimg-arm64.img"):
+        driver(architectures=("x86_64", "aarch64"), **make).releases()
+
+
+def test_real_daily_listing_and_sums(driver, requests_mock, sample):
+    root = BASE + "noble/"
+    requests_mock.get(root, text=sample("ubuntu2404/index.html"))
+    requests_mock.get(root + "20260705/SHA256SUMS", text=sample("ubuntu2404/SHA256SUMS"))
+    release, = driver(stream="daily").releases()
+    assert release.version == "20260705"
+    assert release.url == root + "20260705/noble-server-cloudimg-amd64.img"
+    assert release.checksum == (
+        "ffe6203da54deeb6db5d2a98a83f9ec8e55f149d3f7ba622e1abe5fa966ee3d6")

@@ -1,0 +1,59 @@
+"""CentOS Stream GenericCloud images from cloud.centos.org: ``<N>-stream/<arch>/images/``.
+
+One flat directory holds every compose and the ``-latest`` aliases; its CHECKSUM is
+BSD style (``SHA256 (name) = hash``) with ``# name: N bytes`` comments. The newest
+build is the highest compose id (``YYYYMMDD.n``), which is the version; the build
+date is the compose's date (not the later Last-Modified). The image is the plain
+``CentOS-Stream-GenericCloud-<N>-...`` one, which boots with BIOS, Nova's default;
+the ``GenericCloud-x86_64-`` one is UEFI-only and not taken.
+"""
+
+import re
+
+from imgsync import checksums
+from imgsync import exceptions
+from imgsync.drivers import base
+from imgsync.drivers import dated
+from imgsync.drivers import helpers
+
+
+class CentOSStreamDriver(base.Driver):
+    """CentOS Stream ``GenericCloud`` qcow2."""
+
+    upstream_url = "https://cloud.centos.org/centos/"
+    major: str
+    min_disk = 10
+    min_ram = 512
+    architectures = {"x86_64": "x86_64", "aarch64": "aarch64"}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.display_name = f"CentOS Stream {cls.major}"
+        cls.metadata = {**helpers.HW_DEFAULTS, "os_distro": "centos",
+                        "os_version": cls.major, "os_admin_user": "cloud-user"}
+
+    def releases(self):
+        found = []
+        for arch in self.conf.architectures:
+            found += self._releases(arch, self.architectures[arch])
+        return dated.sort_releases(found)
+
+    def _releases(self, arch, upstream_arch):
+        url = f"{self.base_url}{self.major}-stream/{upstream_arch}/images/"
+        sums_url = f"{url}CHECKSUM"
+        sums = checksums.parse(self.upstream.get_text(sums_url))
+        pattern = re.compile(rf"CentOS-Stream-GenericCloud-{self.major}-(?P<version>\d{{8}}\.\d+)"
+                             rf"\.{re.escape(upstream_arch)}\.qcow2")
+        files = dated.newest_first(sums, pattern)
+        if not files:
+            raise exceptions.LayoutError(sums_url, f"composes like {pattern.pattern}",
+                                         ", ".join(list(sums)[:5]) or "no checksum lines")
+        return dated.from_files(self, arch, url, files, sums.__getitem__)
+
+
+class CentOSStream9(CentOSStreamDriver):
+    major = "9"
+
+
+class CentOSStream10(CentOSStreamDriver):
+    major = "10"

@@ -1,0 +1,107 @@
+"""Debian genericcloud images from cloud.debian.org: release and daily builds.
+
+Build directories are ``<codename>/YYYYMMDD-NNNN/`` (``<codename>/daily/...`` for
+dailies), ``NNNN`` a build counter shared across releases; the version is the
+``YYYYMMDD`` part and the build date is that date. Each directory has a SHA512SUMS
+(``hash  name``) naming the dated files. How long release builds are kept is
+unconfirmed upstream; ``versions`` takes what is listed.
+"""
+
+import datetime
+import re
+
+from oslo_config import cfg
+
+from imgsync import exceptions
+from imgsync.drivers import base
+from imgsync.drivers import dated
+from imgsync.drivers import helpers
+
+_STREAMS = {
+    "release": "<codename>/YYYYMMDD-NNNN/, point releases and security updates",
+    "daily": "<codename>/daily/YYYYMMDD-NNNN/, daily builds, about four months kept upstream",
+}
+_BUILD_DIR = re.compile(r"^(?P<date>\d{8})-(?P<build>\d+)/$")
+
+
+def build_dirs(entries):
+    """Build directories (``YYYYMMDD-NNNN/``) among listing entries, newest first."""
+    found = []
+    for entry in entries:
+        match = _BUILD_DIR.match(entry)
+        if not match:
+            continue
+        try:
+            date = datetime.datetime.strptime(match["date"], "%Y%m%d").date()
+        except ValueError:
+            continue
+        found.append(((date, int(match["build"])),
+                      dated.Build(entry, entry[:-1], match["date"], date)))
+    return [build for _, build in sorted(found, key=lambda item: item[0], reverse=True)]
+
+
+class DebianDriver(base.Driver):
+    """Debian's ``genericcloud`` qcow2 (virtual machines only, no hardware drivers)."""
+
+    upstream_url = "https://cloud.debian.org/images/cloud/"
+    number: str
+    """The number in file names (``debian-<number>-genericcloud-...``)."""
+    codename: str
+    series: str | None = None
+    """``os_version`` and display name; by default the number."""
+    streams = ("release", "daily")
+    min_disk = 8
+    min_ram = 512
+    architectures = {"x86_64": "amd64", "aarch64": "arm64"}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        series = cls.series or cls.number
+        cls.display_name = f"Debian {series}"
+        cls.metadata = {**helpers.HW_DEFAULTS, "os_distro": "debian",
+                        "os_version": series, "os_admin_user": "debian"}
+        cls.extra_opts = (
+            cfg.StrOpt("stream", default=cls.streams[0],
+                       choices=[(s, _STREAMS[s]) for s in cls.streams],
+                       help="Which of Debian's image streams to follow."),
+        )
+
+    def releases(self):
+        daily = self.conf.stream == "daily"
+        listing_url = f"{self.base_url}{self.codename}/" + ("daily/" if daily else "")
+        entries = self.upstream.entries(listing_url)
+        builds = build_dirs(entries)
+        if not builds:
+            raise exceptions.LayoutError(listing_url, "build directories named YYYYMMDD-NNNN/",
+                                         ", ".join(entries[:10]) or "no entries")
+        suffix = "-daily" if daily else ""
+        filenames = {
+            arch: f"debian-{self.number}-genericcloud-{upstream_arch}{suffix}-{{build}}.qcow2"
+            for arch, upstream_arch in self.architectures.items()
+            if arch in self.conf.architectures}
+        return dated.from_build_dirs(self, listing_url, builds, "SHA512SUMS", filenames)
+
+
+class Debian11(DebianDriver):
+    number = "11"
+    codename = "bullseye"
+
+
+class Debian12(DebianDriver):
+    number = "12"
+    codename = "bookworm"
+
+
+class Debian13(DebianDriver):
+    number = "13"
+    codename = "trixie"
+
+
+class DebianTesting(DebianDriver):
+    """Debian testing (14, forky): daily builds only, ``os_version`` as libosinfo's
+    ``debiantesting`` has it."""
+
+    number = "14"
+    codename = "forky"
+    series = "testing"
+    streams = ("daily",)

@@ -1,0 +1,84 @@
+"""Rocky Linux GenericCloud images from download.rockylinux.org: ``<major>/images/<arch>/``.
+
+The listing holds the dated ``Rocky-9-GenericCloud-Base-9.7-20251123.2.x86_64.qcow2``
+and the ``Rocky-9-GenericCloud-Base.latest.x86_64.qcow2`` alias, each with a per-image
+``<file>.CHECKSUM`` (BSD style, ``# name: N bytes`` comments). The newest build is the
+dated image with the alias's checksum; the version is its ``<major.minor>-<compose>``.
+
+The ``-Base.latest`` alias is used, not ``Rocky-<major>-GenericCloud.latest``, which
+Rocky 10.1 does not publish. Tolerated where upstream is unconfirmed: a per-image
+CHECKSUM naming another file than its own (its only checksum is taken), and a
+directory without the alias (the newest dated image is taken, with a warning).
+"""
+
+import functools
+import re
+
+from imgsync import checksums
+from imgsync import exceptions
+from imgsync.drivers import base
+from imgsync.drivers import dated
+from imgsync.drivers import helpers
+
+
+def image_checksum(text, filename, url):
+    """``(algo, digest)`` a per-image CHECKSUM gives for ``filename`` (or its only one)."""
+    sums = checksums.parse(text)
+    if filename not in sums and len(sums) == 1:
+        return next(iter(sums.values()))
+    return helpers.lookup(sums, filename, url)
+
+
+class RockyDriver(base.Driver):
+    """Rocky Linux ``GenericCloud-Base`` qcow2 (not the LVM, EC2 or Azure images)."""
+
+    upstream_url = "https://download.rockylinux.org/pub/rocky/"
+    major: str
+    min_disk = 10
+    min_ram = 512
+    architectures = {"x86_64": "x86_64", "aarch64": "aarch64"}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.display_name = f"Rocky Linux {cls.major}"
+        cls.metadata = {**helpers.HW_DEFAULTS, "os_distro": "rocky",
+                        "os_version": cls.major, "os_admin_user": "rocky"}
+
+    def releases(self):
+        found = []
+        for arch in self.conf.architectures:
+            found += self._releases(arch, self.architectures[arch])
+        return dated.sort_releases(found)
+
+    def _releases(self, arch, upstream_arch):
+        url = f"{self.base_url}{self.major}/images/{upstream_arch}/"
+        entries = self.upstream.entries(url)
+        prefix = f"Rocky-{self.major}-GenericCloud-Base"
+        pattern = re.compile(rf"{re.escape(prefix)}-(?P<version>{self.major}\.\d+-\d{{8}}\.\d+)"
+                             rf"\.{re.escape(upstream_arch)}\.qcow2")
+        files = dated.newest_first(entries, pattern)
+        if not files:
+            raise exceptions.LayoutError(url, f"dated images like {pattern.pattern}",
+                                         ", ".join(entries[:10]) or "no entries")
+
+        @functools.cache
+        def checksum_of(name):
+            sums_url = f"{url}{name}.CHECKSUM"
+            return image_checksum(self.upstream.get_text(sums_url), name, sums_url)
+
+        alias = f"{prefix}.latest.{upstream_arch}.qcow2"
+        alias_checksum = checksum_of(alias) if alias in entries else None
+        current = dated.from_alias(files, alias_checksum, checksum_of, alias, url)
+        return dated.from_files(self, arch, url, current, checksum_of)
+
+
+class Rocky8(RockyDriver):
+    major = "8"
+
+
+class Rocky9(RockyDriver):
+    major = "9"
+
+
+class Rocky10(RockyDriver):
+    major = "10"
