@@ -81,6 +81,10 @@ default_opts = [
                     "decompresses, in GiB; larger ones fail with a clear error."),
     cfg.IntOpt("active_timeout", default=600, min=1,
                help="Seconds to wait for an uploaded image to become active in Glance."),
+    cfg.StrOpt("catalog_dir",
+               help="Directory where each 'imgsync sync' (not --dry-run) writes "
+                    "openstack-image-manager catalog files, <family>.yml, describing the "
+                    "images in Glance with their ids. Unset: none are written."),
 ]
 
 glance_opts = [
@@ -109,6 +113,29 @@ def driver_opts(driver_cls):
                    help=f"Glance min_disk in GiB (driver default: {driver_cls.min_disk})."),
         cfg.IntOpt("min_ram", min=0,
                    help=f"Glance min_ram in MiB (driver default: {driver_cls.min_ram})."),
+    ] + catalog_opts()
+
+
+def catalog_opts():
+    """Driver options used only in openstack-image-manager catalog files (SCS metadata)."""
+    return [
+        cfg.StrOpt("os_purpose", default="generic",
+                   regex=r"^(generic|minimal|k8snode|gpu|network|custom)$",
+                   help="Catalog meta os_purpose: generic, minimal, k8snode, gpu, network "
+                        "or custom."),
+        cfg.StrOpt("replace_frequency", default="never",
+                   regex=r"^(yearly|quarterly|monthly|weekly|daily|critical_bug|never)$",
+                   help="Catalog meta replace_frequency, how often a new build replaces the "
+                        "image: yearly, quarterly, monthly, weekly, daily, critical_bug or "
+                        "never."),
+        cfg.StrOpt("uuid_validity", default="none",
+                   regex=r"^(none|forever|notice|last-\d+|\d{4}-\d{2}-\d{2})$",
+                   help="Catalog meta uuid_validity: none, forever, notice, last-N or a "
+                        "YYYY-MM-DD date."),
+        cfg.StrOpt("provided_until", default="none", regex=r"^(none|\d{4}-\d{2}-\d{2})$",
+                   help="Catalog meta provided_until: none or a YYYY-MM-DD date."),
+        cfg.ListOpt("catalog_tags", default=[],
+                    help="Tags of this driver's images in the catalog files."),
     ]
 
 

@@ -43,6 +43,13 @@ class Driver(abc.ABC):
     architectures: ClassVar[Mapping[str, str]] = {"x86_64": "x86_64"}
     """Supported architectures: libosinfo name (Glance's vocabulary) to upstream's name."""
     extra_opts: ClassVar[tuple[cfg.Opt, ...]] = ()
+    family: ClassVar[str | None] = None
+    """Catalog file (``<family>.yml``); by default the module name, ``imgsync.drivers.<family>``."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.family is None:
+            cls.family = cls.__module__.rpartition(".")[2]
 
     def __init__(self, name, group_conf, upstream, properties=None):
         self.name = name
