@@ -1,4 +1,4 @@
-"""The ``imgsync`` command: sync, check and list-distros."""
+"""The ``imgsync`` command: sync, check, catalog and list-distros."""
 
 import json
 import re
@@ -9,6 +9,7 @@ from oslo_config import cfg
 from oslo_log import log
 from pbr import version as pbr_version
 
+from imgsync import catalog
 from imgsync import conf as imgsync_conf
 from imgsync import drivers as drivers_mod
 from imgsync import exceptions
@@ -22,6 +23,13 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 def _csv(value):
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _positive(value):
+    number = int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
 
 
 def _add_commands(subparsers):
@@ -38,6 +46,17 @@ def _add_commands(subparsers):
                         help="comma-separated drivers instead of [DEFAULT] distributions")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.set_defaults(handler=cmd_check)
+
+    parser = subparsers.add_parser("catalog", help="write openstack-image-manager catalog files "
+                                                   "of upstream's releases (no Glance needed)")
+    parser.add_argument("--output-dir", required=True,
+                        help="directory of the <family>.yml files, created if missing")
+    parser.add_argument("--distributions", type=_csv, dest="only",
+                        help="comma-separated drivers instead of [DEFAULT] distributions")
+    parser.add_argument("--versions", type=_positive,
+                        help="how many of the newest builds to list, instead of each "
+                             "driver's 'versions'")
+    parser.set_defaults(handler=cmd_catalog)
 
     parser = subparsers.add_parser("list-distros", help="list the installed drivers")
     parser.set_defaults(handler=cmd_list_distros)
@@ -104,7 +123,25 @@ def cmd_sync(conf, available):
     for result in results:
         detail = result.error or f"{result.name} {result.image_id}".strip()
         print(f"{result.distro:<20} {result.action:<13} {result.version:<14} {detail}")
+    if conf.catalog_dir and not conf.command.dry_run:
+        _write_glance_catalog(conf, available, glance, [d.name for d in selected])
     return EXIT_FAILED if any(r.action == sync.FAILED for r in results) else EXIT_OK
+
+
+def _write_glance_catalog(conf, available, glance, names):
+    """Bring [DEFAULT] catalog_dir in step with the imgsync images now in Glance."""
+    upstream = _upstream(conf)
+
+    def make_driver(name):
+        cls = available.get(name)
+        return cls and cls(name, conf[name], upstream, conf.properties)
+
+    try:
+        paths = catalog.write_glance(conf.catalog_dir, glance, make_driver, names,
+                                     conf.prefix, conf.visibility)
+    except OSError as exc:
+        raise exceptions.ImgsyncError(f"[DEFAULT] catalog_dir: {exc}") from exc
+    LOG.info("wrote %s", ", ".join(paths) or f"no catalog files to {conf.catalog_dir}")
 
 
 def cmd_check(conf, available):
@@ -127,6 +164,21 @@ def cmd_check(conf, available):
                 print(f"{row['distro']:<20} FAILED: {row['error']}")
             else:
                 print(f"{row['distro']:<20} {row['version']:<14} {row['build_date']}  {row['url']}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_catalog(conf, available):
+    drivers = _selected(conf, available)
+    if conf.command.versions:
+        for driver in drivers:
+            conf.set_override("versions", conf.command.versions, group=driver.name)
+    try:
+        paths, failed = catalog.write_upstream(conf.command.output_dir, drivers, conf.prefix,
+                                               conf.visibility)
+    except OSError as exc:
+        raise exceptions.ImgsyncError(f"--output-dir: {exc}") from exc
+    for path in paths:
+        print(path)
     return EXIT_FAILED if failed else EXIT_OK
 
 
