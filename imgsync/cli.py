@@ -14,6 +14,7 @@ from imgsync import conf as imgsync_conf
 from imgsync import drivers as drivers_mod
 from imgsync import exceptions
 from imgsync import glance as glance_mod
+from imgsync import locking
 from imgsync import sync
 from imgsync import upstream as upstream_mod
 
@@ -116,8 +117,13 @@ def cmd_sync(conf, available):
     glance = glance_mod.Glance(glance_mod.connect(conf), active_timeout=conf.active_timeout)
     LOG.info("syncing %s into Glance at %s", ", ".join(d.name for d in selected),
              glance.endpoint())
-    syncer = sync.Syncer(glance, _upstream(conf), conf.prefix, conf.visibility,
-                         max_image_size=conf.max_image_size * 1024 ** 3,
+    settings = sync.Settings(
+        prefix=conf.prefix, visibility=conf.visibility,
+        max_image_size=conf.max_image_size * 1024 ** 3, upload_method=conf.upload_method,
+        web_download_unverified=conf.web_download_unverified,
+        pending_grace_period=conf.pending_grace_period)
+    locks = locking.FileLocks(conf.lock_path, conf.lock_timeout)
+    syncer = sync.Syncer(glance, _upstream(conf), settings, locks,
                          dry_run=conf.command.dry_run)
     results = sync.run(selected, syncer)
     for result in results:

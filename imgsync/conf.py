@@ -79,6 +79,27 @@ default_opts = [
     cfg.IntOpt("max_image_size", default=64, min=1,
                help="Largest image imgsync downloads or, for compressed images, "
                     "decompresses, in GiB; larger ones fail with a clear error."),
+    cfg.StrOpt("upload_method", default="auto",
+               choices=[("auto", "glance-direct when Glance offers it, else put"),
+                        ("glance-direct", "stage the data, verify it, then import it, so "
+                                          "Glance's import plugins run"),
+                        ("put", "upload to a hidden private image, verify, then publish"),
+                        ("web-download", "Glance fetches the URL itself; verified afterwards "
+                                         "against upstream's checksum")],
+               help="How image data reaches Glance."),
+    cfg.BoolOpt("web_download_unverified", default=False,
+                help="Accept web-download for upstreams whose checksum Glance's sha512 "
+                     "cannot be compared with (e.g. sha256-only): the data is then not "
+                     "verified."),
+    cfg.IntOpt("pending_grace_period", default=7200, min=0,
+               help="Seconds after which an image an interrupted run left pending "
+                    "(imgsync.state=pending) is deleted by the next run."),
+    cfg.StrOpt("lock_path", default="/run/lock/imgsync",
+               help="Directory of the per-driver lock files that keep overlapping runs on "
+                    "this host from uploading the same image twice."),
+    cfg.IntOpt("lock_timeout", default=0, min=0,
+               help="Seconds a run waits for a driver that another run is syncing; 0 "
+                    "skips that driver at once (it is not counted as a failure)."),
     cfg.IntOpt("active_timeout", default=600, min=1,
                help="Seconds to wait for an uploaded image to become active in Glance."),
     cfg.StrOpt("catalog_dir",
@@ -109,6 +130,16 @@ def driver_opts(driver_cls):
         cfg.Opt("properties", type=Properties(), default={},
                 help="Glance properties for this driver's images, as key=value list; "
                      "they override the driver's defaults and [DEFAULT] properties."),
+        cfg.IntOpt("keep_versions", default=3, min=1,
+                   help="How many of this driver's images (per architecture) stay as they "
+                        "are; older ones get expire_action. Never fewer than 'versions'."),
+        cfg.StrOpt("expire_action", default="hide",
+                   choices=[("none", "leave older images alone"),
+                            ("hide", "set os_hidden: out of default listings, still bootable"),
+                            ("deactivate", "no new servers can boot from it (admin only)"),
+                            ("delete", "delete the image")],
+                   help="What happens to this driver's images beyond keep_versions. imgsync "
+                        "never touches images without source=imgsync."),
         cfg.IntOpt("min_disk", min=0,
                    help=f"Glance min_disk in GiB (driver default: {driver_cls.min_disk})."),
         cfg.IntOpt("min_ram", min=0,

@@ -28,6 +28,14 @@ class ChecksumMismatch(UpstreamError):
             f"checksum mismatch for {url}: expected {algo} {expected}, computed {computed}")
 
 
+class ImageFormatMismatch(UpstreamError):
+    """The data is not in the disk format the driver announced."""
+
+
+class UnsafeImage(UpstreamError):
+    """The image fails a safety check (e.g. a qcow2 backing file)."""
+
+
 class GlanceError(ImgsyncError):
     """Glance refused a request or did not end in the expected state."""
 

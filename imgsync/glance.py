@@ -98,11 +98,27 @@ class Glance:
         LOG.info("created image %s (%s)", image["id"], name)
         return image["id"]
 
-    def upload(self, image_id, body):
-        """Send the image data; ``body`` is an iterable, with len() when its size is known."""
-        self._request("PUT", f"/images/{image_id}/file", f"store the data of image {image_id}",
+    def import_methods(self):
+        """The interoperable import methods this Glance offers."""
+        info = self._request("GET", "/info/import", "list its import methods").json()
+        return info.get("import-methods", {}).get("value", [])
+
+    def upload(self, image_id, body, stage=False):
+        """Send the image data, to the image itself (``PUT /file``) or to its staging area.
+
+        ``body`` is an iterable, with len() when its size is known.
+        """
+        target = "stage" if stage else "file"
+        self._request("PUT", f"/images/{image_id}/{target}",
+                      f"{'stage' if stage else 'store'} the data of image {image_id}",
                       data=body, connect_retries=0,
                       headers={"Content-Type": "application/octet-stream"})
+
+    def start_import(self, image_id, method, uri=None):
+        """Ask Glance to import staged data (glance-direct) or to fetch ``uri`` (web-download)."""
+        body = {"method": {"name": method, **({"uri": uri} if uri else {})}}
+        self._request("POST", f"/images/{image_id}/import",
+                      f"import image {image_id} with {method}", json=body)
 
     def get(self, image_id):
         return self._request("GET", f"/images/{image_id}", f"show image {image_id}").json()
@@ -114,6 +130,10 @@ class Glance:
             image = self.get(image_id)
             if image["status"] == "active":
                 return image
+            if image.get("os_glance_failed_import"):
+                raise exceptions.GlanceError(
+                    f"Glance's import of image {image_id} failed (stores: "
+                    f"{image['os_glance_failed_import']}); see the glance-api log")
             if image["status"] in ("killed", "deleted", "pending_delete", "deactivated"):
                 raise exceptions.GlanceError(f"image {image_id} ended {image['status']}")
             if time.monotonic() > deadline:
@@ -131,6 +151,17 @@ class Glance:
         ]
         self._request("PATCH", f"/images/{image_id}", f"publish image {image_id}",
                       json=ops, headers=_PATCH)
+
+    def hide(self, image_id):
+        """Leave default listings; existing users keep booting from the image."""
+        self._request("PATCH", f"/images/{image_id}", f"hide image {image_id}",
+                      json=[{"op": "replace", "path": "/os_hidden", "value": True}],
+                      headers=_PATCH)
+
+    def deactivate(self, image_id):
+        """Make the image unusable for new servers (admin only in Glance's default policy)."""
+        self._request("POST", f"/images/{image_id}/actions/deactivate",
+                      f"deactivate image {image_id}")
 
     def delete(self, image_id, attempts=6):
         """Delete an image; one that is already gone is fine.

@@ -1,24 +1,31 @@
-"""One sync run: compare upstream releases with Glance and upload what is missing."""
+"""One sync run: compare upstream releases with Glance, upload what is missing, rotate."""
 
 import dataclasses
+import datetime
 import logging
+import re
 
 from imgsync import compression
 from imgsync import exceptions
 from imgsync import glance as glance_mod
+from imgsync import inspection
 from imgsync import stream
 
 LOG = logging.getLogger(__name__)
 
 UPLOADED = "uploaded"
 UP_TO_DATE = "up-to-date"
-WOULD_UPLOAD = "would-upload"
 FAILED = "failed"
+LOCKED = "locked"
+CLEANED = "cleaned"
+EXPIRE_ACTIONS = ("none", "hide", "deactivate", "delete")
+PAST = {"upload": UPLOADED, "hide": "hidden", "deactivate": "deactivated",
+        "delete": "deleted", "clean": CLEANED}
 
 
 @dataclasses.dataclass
 class Result:
-    """What happened to one release (or to a whole driver, when it failed early)."""
+    """What happened to one release or image (or to a whole driver, when it failed early)."""
 
     distro: str
     action: str
@@ -26,6 +33,18 @@ class Result:
     name: str = ""
     image_id: str = ""
     error: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The run-wide choices of [DEFAULT]."""
+
+    prefix: str = ""
+    visibility: str = "public"
+    max_image_size: int = 64 << 30
+    upload_method: str = "auto"
+    web_download_unverified: bool = False
+    pending_grace_period: int = 7200
 
 
 def image_name(prefix, release):
@@ -45,53 +64,148 @@ def image_properties(release):
     }
 
 
+def is_pending(image):
+    return image.get("imgsync.state") == glance_mod.PENDING
+
+
 def is_synced(image, release):
-    """Whether a Glance image is the finished upload of this release."""
-    return (image.get("status") == "active"
+    """Whether a Glance image is the finished upload of this release (rotated out or not)."""
+    return (image.get("status") in ("active", "deactivated")
             and image.get(f"imgsync.{release.checksum_algo}") == release.checksum
-            and "imgsync.state" not in image)
+            and not is_pending(image))
+
+
+def version_key(version):
+    """Natural order of build ids: 20240423.1 > 20240423, 4081.10.0 > 4081.9.0."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
+            for part in re.split(r"(\d+)", version) if part]
 
 
 class Syncer:
-    """Brings one driver's releases into Glance."""
+    """Brings one driver's releases into Glance and rotates its old images out."""
 
-    def __init__(self, glance, upstream, prefix, visibility, max_image_size, dry_run=False):
+    def __init__(self, glance, upstream, settings, locks, dry_run=False):
         self.glance = glance
         self.upstream = upstream
-        self.prefix = prefix
-        self.visibility = visibility
-        self.max_image_size = max_image_size
+        self.settings = settings
+        self.locks = locks
         self.dry_run = dry_run
+        self._import_methods = None
+
+    def _done(self, action):
+        return f"would-{action}" if self.dry_run else PAST[action]
 
     def sync(self, driver):
-        releases = driver.releases()
-        synced = self.glance.synced_images(driver.name)
+        with self.locks.hold(driver.name) as held:
+            if not held:
+                LOG.warning("%s: another imgsync run holds its lock; skipped", driver.name)
+                return [Result(driver.name, LOCKED)]
+            releases = driver.releases()
+            synced = self.glance.synced_images(driver.name)
+            results = self._clean_pending(driver.name, synced)
+            planned = []
+            for release in releases:
+                name = image_name(self.settings.prefix, release)
+                existing = next((image for image in synced if is_synced(image, release)), None)
+                if existing:
+                    LOG.info("%s: %s is up to date (image %s)", driver.name, name,
+                             existing["id"])
+                    results.append(Result(driver.name, UP_TO_DATE, release.version, name,
+                                          existing["id"]))
+                elif self.dry_run:
+                    planned.append({"imgsync.version": release.version, "name": name,
+                                    "architecture": release.metadata.get("architecture")})
+                    results.append(Result(driver.name, self._done("upload"), release.version,
+                                          name))
+                else:
+                    image_id = self.upload(release, name)
+                    results.append(Result(driver.name, UPLOADED, release.version, name,
+                                          image_id))
+            if any(r.action == UPLOADED for r in results):
+                synced = self.glance.synced_images(driver.name)
+            keep = max(driver.conf.keep_versions, driver.conf.versions)
+            results += self._rotate(driver.name, synced + planned, keep,
+                                    driver.conf.expire_action)
+            return results
+
+    def _clean_pending(self, distro, images):
+        """Delete images an interrupted run left pending for longer than the grace period."""
         results = []
-        for release in releases:
-            name = image_name(self.prefix, release)
-            existing = next((image for image in synced if is_synced(image, release)), None)
-            if existing:
-                LOG.info("%s: %s is up to date (image %s)", driver.name, name, existing["id"])
-                results.append(Result(driver.name, UP_TO_DATE, release.version, name,
-                                      existing["id"]))
-            elif self.dry_run:
-                results.append(Result(driver.name, WOULD_UPLOAD, release.version, name))
-            else:
-                image_id = self.upload(release, name)
-                results.append(Result(driver.name, UPLOADED, release.version, name, image_id))
+        now = datetime.datetime.now(datetime.timezone.utc)
+        for image in images:
+            if not is_pending(image):
+                continue
+            started = _parse_time(image.get("imgsync.started_at") or image["created_at"])
+            age = (now - started).total_seconds()
+            if age < self.settings.pending_grace_period:
+                continue
+            LOG.warning("%s: image %s (%s) was left pending by a run started %s",
+                        distro, image["id"], image["name"], started.isoformat())
+            if not self.dry_run:
+                self.glance.delete(image["id"])
+            results.append(Result(distro, self._done("clean"), image.get("imgsync.version", "-"),
+                                  image["name"], image["id"]))
         return results
 
+    def _rotate(self, distro, images, keep, action):
+        """Apply ``action`` to the images of each architecture beyond the newest ``keep``."""
+        if action == "none":
+            return []
+        finished = [i for i in images if not is_pending(i) and i.get("status") != "killed"]
+        results = []
+        for arch in sorted({i.get("architecture") or "" for i in finished}):
+            same_arch = [i for i in finished if (i.get("architecture") or "") == arch]
+            same_arch.sort(key=lambda i: version_key(i.get("imgsync.version", "")), reverse=True)
+            for image in same_arch[keep:]:
+                if "id" not in image or _already(image, action):
+                    continue
+                LOG.info("%s: %s image %s (%s), older than the newest %d", distro, action,
+                         image["id"], image["name"], keep)
+                if not self.dry_run:
+                    getattr(self.glance, action)(image["id"])
+                results.append(Result(distro, self._done(action),
+                                      image.get("imgsync.version", "-"), image["name"],
+                                      image["id"]))
+        return results
+
+    def _upload_method(self, release):
+        method = self.settings.upload_method
+        if method == "auto":
+            if self._import_methods is None:
+                self._import_methods = self.glance.import_methods()
+            method = "glance-direct" if "glance-direct" in self._import_methods else "put"
+        if method == "web-download":
+            if release.compression:
+                raise exceptions.ImgsyncError(
+                    f"{release.url} is {release.compression}-compressed: Glance's web-download "
+                    "cannot decompress it; use upload_method = auto")
+            if release.checksum_algo != "sha512" and not self.settings.web_download_unverified:
+                raise exceptions.ImgsyncError(
+                    f"web-download of {release.url} cannot be verified: upstream publishes "
+                    f"{release.checksum_algo}, Glance computes sha512 (set "
+                    "web_download_unverified = true to accept)")
+        return method
+
     def upload(self, release, name):
-        """Stream one release into a new image; delete the image if anything fails."""
+        """Bring one release into a new image; delete the image if anything fails."""
+        method = self._upload_method(release)
         image_id = self.glance.create(name, release.disk_format, release.min_disk,
                                       release.min_ram, image_properties(release))
         try:
-            with self.upstream.open(release.url) as (chunks, length):
-                body = self._body(release, chunks, length)
-                self.glance.upload(image_id, body)
-            image = self.glance.wait_active(image_id)
-            self._check_stored(image, body)
-            self.glance.publish(image_id, self.visibility)
+            if method == "web-download":
+                self.glance.start_import(image_id, method, uri=release.url)
+                image = self.glance.wait_active(image_id)
+                size = self._check_web_download(image, release)
+            else:
+                with self.upstream.open(release.url) as (chunks, length):
+                    body = self._body(release, chunks, length)
+                    self.glance.upload(image_id, body, stage=method == "glance-direct")
+                if method == "glance-direct":
+                    self.glance.start_import(image_id, method)
+                image = self.glance.wait_active(image_id)
+                self._check_stored(image, body)
+                size = body.bytes_read
+            self.glance.publish(image_id, self.settings.visibility)
         except BaseException:
             LOG.warning("removing unfinished image %s (%s)", image_id, name)
             try:
@@ -99,20 +213,33 @@ class Syncer:
             except exceptions.GlanceError as exc:
                 LOG.error("could not remove image %s: %s", image_id, exc)
             raise
-        LOG.info("%s: uploaded %s as image %s (%d bytes)",
-                 release.distro, name, image_id, body.bytes_read)
+        LOG.info("%s: uploaded %s as image %s (%d bytes, %s)",
+                 release.distro, name, image_id, size, method)
         return image_id
 
     def _body(self, release, chunks, length):
-        """The upload body: upstream's bytes, verified, and decompressed where needed."""
-        if not release.compression:
-            return stream.VerifyingStream(chunks, release.url, release.checksum_algo,
-                                          release.checksum, length, max_size=self.max_image_size)
-        verified = stream.VerifyingStream(chunks, release.url, release.checksum_algo,
-                                          release.checksum, length, also=(),
-                                          max_size=self.max_image_size)
-        return compression.Decompressing(verified, release.compression, release.url,
-                                         self.max_image_size)
+        """Upstream's bytes, verified, decompressed where needed, and format-inspected."""
+        limit = self.settings.max_image_size
+        if release.compression:
+            verified = stream.VerifyingStream(chunks, release.url, release.checksum_algo,
+                                              release.checksum, length, also=(), max_size=limit)
+            data = compression.Decompressing(verified, release.compression, release.url, limit)
+        else:
+            data = stream.VerifyingStream(chunks, release.url, release.checksum_algo,
+                                          release.checksum, length, max_size=limit)
+        return inspection.InspectingStream(data, release.url, release.disk_format)
+
+    @staticmethod
+    def _check_web_download(image, release):
+        """Glance fetched the data itself: its hash must be upstream's published one."""
+        if image.get("os_hash_algo") == release.checksum_algo:
+            if image.get("os_hash_value") != release.checksum:
+                raise exceptions.ChecksumMismatch(release.url, release.checksum_algo,
+                                                  release.checksum, image.get("os_hash_value"))
+        else:
+            LOG.warning("image %s: accepted without verification (web_download_unverified)",
+                        image["id"])
+        return image.get("size") or 0
 
     @staticmethod
     def _check_stored(image, body):
@@ -130,6 +257,16 @@ class Syncer:
             raise exceptions.GlanceError(
                 f"image {image['id']}: Glance's {algo} {image.get('os_hash_value')} differs "
                 f"from the {sent[algo]} streamed")
+
+
+def _already(image, action):
+    return ((action == "hide" and image.get("os_hidden"))
+            or (action == "deactivate" and image.get("status") == "deactivated"))
+
+
+def _parse_time(text):
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc)
 
 
 def run(drivers, syncer):

@@ -64,18 +64,27 @@ def mirror(tmp_path):
 
 @pytest.fixture
 def write_config(tmp_path, cloud, mirror):
-    """Write an imgsync.conf for the test cloud and mirror; extra lines are appended."""
-    def write(distributions, extra=""):
+    """Write an imgsync.conf for the test cloud and mirror; extra lines are appended.
+
+    Each driver reads the mirror directory named after its family, the part of its
+    name before the first dash (``ubuntu/``, ``debian/``, ``centos/``...), unless
+    ``sites`` maps it to another one.
+    """
+    def write(distributions, extra="", sites=None):
         auth = cloud.admin
-        groups = "".join(f"[{name}]\nbase_url = {mirror.url}ubuntu/\n\n"
-                         for name in distributions)
+        sites = sites or {}
+        groups = "".join(
+            f"[{name}]\nbase_url = {mirror.url}{sites.get(name, name.split('-')[0])}/\n\n"
+            for name in distributions)
         path = tmp_path / "imgsync.conf"
         path.write_text(
             "[DEFAULT]\n"
             f"distributions = {','.join(distributions)}\n"
             "prefix = test-\n"
             "properties = hw_qemu_guest_agent=yes\n"
-            "http_retries = 0\n\n"
+            "http_retries = 0\n"
+            "active_timeout = 120\n"
+            f"lock_path = {tmp_path / 'locks'}\n\n"
             "[keystone_auth]\n"
             "auth_type = password\n"
             f"auth_url = {auth['auth_url']}\n"

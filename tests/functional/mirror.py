@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 
 UBUNTU = {"20.04": "focal", "22.04": "jammy", "24.04": "noble", "26.04": "resolute"}
 
@@ -70,7 +71,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
     Faults for tests: ``server.omit_length`` sends files without a Content-Length
     (the body ends when the connection closes); ``server.truncate`` sends only the
-    first half of each image file after announcing its full length.
+    first half of each image file after announcing its full length; ``server.slow``
+    pauses that many seconds after each 64 KiB of an image file.
     """
 
     def do_GET(self):
@@ -85,6 +87,11 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def copyfile(self, source, outputfile):
         if self.server.truncate and self.path.endswith(".img"):
             outputfile.write(source.read(os.fstat(source.fileno()).st_size // 2))
+            return
+        if self.server.slow and self.path.endswith(".img"):
+            while block := source.read(64 * 1024):
+                outputfile.write(block)
+                time.sleep(self.server.slow)
             return
         super().copyfile(source, outputfile)
 
@@ -104,6 +111,7 @@ class Mirror:
         self._server.requests = []
         self._server.omit_length = False
         self._server.truncate = False
+        self._server.slow = 0
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.1}, daemon=True)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
@@ -112,9 +120,10 @@ class Mirror:
     def requests(self):
         return self._server.requests
 
-    def set_faults(self, omit_length=False, truncate=False):
+    def set_faults(self, omit_length=False, truncate=False, slow=0):
         self._server.omit_length = omit_length
         self._server.truncate = truncate
+        self._server.slow = slow
 
     def __enter__(self):
         self._thread.start()
@@ -220,4 +229,91 @@ def add_vendor_build(root, version):
     (directory / "SHA256SUMS").write_text(
         "".join(f"SHA256 ({p.name}) = {sha(p, 'sha256')}\n" for p in sums)
         + f"SHA256 (README) = {'f' * 64}\n")
+    return image
+
+
+def _bsd_sums(paths):
+    """Rocky/CentOS style: ``# name: N bytes`` then ``SHA256 (name) = hash`` per file."""
+    return "".join(f"# {p.name}: {p.stat().st_size} bytes\n"
+                   f"SHA256 ({p.name}) = {sha(p, 'sha256')}\n" for p in paths)
+
+
+def add_debian_build(root, codename, number, build, daily=False, arch="amd64"):
+    """Publish a Debian build ``<codename>/[daily/]YYYYMMDD-NNNN/`` and copy it to ``latest/``.
+
+    Beside the genericcloud qcow2 are other flavours and formats, all in a
+    SHA512SUMS of ``hash  name`` lines, as cloud.debian.org has them.
+    """
+    directory = pathlib.Path(root, codename, "daily" if daily else "", build)
+    suffix = "-daily" if daily else ""
+    image = make_qcow2(directory / f"debian-{number}-genericcloud-{arch}{suffix}-{build}.qcow2",
+                       seed=f"debian/{number}/{build}")
+    for flavour, ext in (("genericcloud", "json"), ("nocloud", "qcow2"), ("generic", "raw")):
+        (directory / f"debian-{number}-{flavour}-{arch}{suffix}-{build}.{ext}").write_text(
+            f"{flavour} {build}\n")
+    (directory / "SHA512SUMS").write_text("".join(
+        f"{sha(p, 'sha512')}  {p.name}\n" for p in sorted(directory.iterdir())))
+    latest = directory.parent / "latest"
+    shutil.rmtree(latest, ignore_errors=True)
+    shutil.copytree(directory, latest)
+    return image
+
+
+def add_almalinux_build(root, major, build, arch="x86_64"):
+    """Publish ``AlmaLinux-<major>-GenericCloud-<build>.<arch>.qcow2`` and point -latest at it.
+
+    ``build`` is ``9.8-20260526`` or ``10.2-20260526.0``; the ext4 and OpenNebula
+    variants sit beside it, and CHECKSUM (``hash  name``) lists every file.
+    """
+    directory = pathlib.Path(root, major, "cloud", arch, "images")
+    image = make_qcow2(directory / f"AlmaLinux-{major}-GenericCloud-{build}.{arch}.qcow2",
+                       seed=f"almalinux/{build}")
+    shutil.copy(image, directory / f"AlmaLinux-{major}-GenericCloud-latest.{arch}.qcow2")
+    for variant in ("GenericCloud-ext4", "OpenNebula"):
+        for tag in (build, "latest"):
+            (directory / f"AlmaLinux-{major}-{variant}-{tag}.{arch}.qcow2").write_text(variant)
+    images = sorted(p for p in directory.iterdir() if p.suffix == ".qcow2")
+    (directory / "CHECKSUM").write_text("".join(f"{sha(p, 'sha256')}  {p.name}\n"
+                                                for p in images))
+    return image
+
+
+def add_rocky_build(root, major, build, arch="x86_64"):
+    """Publish ``Rocky-<major>-GenericCloud-Base-<build>.<arch>.qcow2`` and its aliases.
+
+    ``build`` is ``9.7-20251123.2``. Each file has a per-image ``.CHECKSUM`` (BSD
+    style with a size comment) and the directory a combined CHECKSUM. Rocky 10 has no
+    ``GenericCloud.latest`` alias, only ``GenericCloud-Base.latest``.
+    """
+    directory = pathlib.Path(root, major, "images", arch)
+    image = make_qcow2(directory / f"Rocky-{major}-GenericCloud-Base-{build}.{arch}.qcow2",
+                       seed=f"rocky/{build}")
+    aliases = [f"Rocky-{major}-GenericCloud-Base.latest.{arch}.qcow2"]
+    if major != "10":
+        aliases.append(f"Rocky-{major}-GenericCloud.latest.{arch}.qcow2")
+    for alias in aliases:
+        shutil.copy(image, directory / alias)
+    (directory / f"Rocky-{major}-GenericCloud-LVM-{build}.{arch}.qcow2").write_text("lvm")
+    images = sorted(p for p in directory.iterdir() if p.suffix == ".qcow2")
+    for path in images:
+        pathlib.Path(f"{path}.CHECKSUM").write_text(_bsd_sums([path]))
+    (directory / "CHECKSUM").write_text(_bsd_sums(images))
+    return image
+
+
+def add_centos_compose(root, major, compose, arch="x86_64"):
+    """Publish compose ``YYYYMMDD.n`` in the flat ``<major>-stream/<arch>/images/`` directory.
+
+    Beside the GenericCloud qcow2 are the UEFI ``GenericCloud-<arch>-`` image, a
+    container tarball and the ``-latest`` aliases; CHECKSUM lists them all.
+    """
+    directory = pathlib.Path(root, f"{major}-stream", arch, "images")
+    image = make_qcow2(directory / f"CentOS-Stream-GenericCloud-{major}-{compose}.{arch}.qcow2",
+                       seed=f"centos/{major}/{compose}")
+    shutil.copy(image, directory / f"CentOS-Stream-GenericCloud-{major}-latest.{arch}.qcow2")
+    for name in (f"CentOS-Stream-GenericCloud-{arch}-{major}-{compose}.{arch}.qcow2",
+                 f"CentOS-Stream-Container-Base-{major}-{compose}.{arch}.tar.xz"):
+        (directory / name).write_text(name)
+    (directory / "CHECKSUM").write_text(_bsd_sums(sorted(
+        p for p in directory.iterdir() if p.name != "CHECKSUM")))
     return image

@@ -16,6 +16,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -68,7 +69,8 @@ node_staging_uri = file://{dir}/staging
 show_image_direct_url = false
 
 [database]
-connection = sqlite:///{dir}/glance.sqlite
+# sqlite locks the whole file: wait for a writer instead of failing an import at once
+connection = sqlite:///{dir}/glance.sqlite?timeout=60
 
 [glance_store]
 default_backend = local
@@ -395,6 +397,7 @@ class OpenStackStack:
         )
         manage = str(self.venv / "bin" / "glance-manage")
         _run([manage, "--config-file", str(conf), "db_sync"], "glance-manage db_sync")
+        _use_wal(gdir / "glance.sqlite")
         self._serve(
             gdir,
             self.glance_port,
@@ -432,6 +435,12 @@ class OpenStackStack:
             )
         self._procs.append(proc)
         _wait_ready(proc, ready_url, log)
+
+
+def _use_wal(database: Path) -> None:
+    """Switch sqlite to write-ahead logging: readers stop blocking the import tasks' writes."""
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
 
 
 def _wait_ready(proc: subprocess.Popen, url: str, log: Path) -> None:
