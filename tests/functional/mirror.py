@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
 
 UBUNTU = {"20.04": "focal", "22.04": "jammy", "24.04": "noble", "26.04": "resolute"}
 
@@ -71,8 +70,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
     Faults for tests: ``server.omit_length`` sends files without a Content-Length
     (the body ends when the connection closes); ``server.truncate`` sends only the
-    first half of each image file after announcing its full length; ``server.slow``
-    pauses that many seconds after each 64 KiB of an image file.
+    first half of each image file after announcing its full length.
     """
 
     def do_GET(self):
@@ -87,11 +85,6 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def copyfile(self, source, outputfile):
         if self.server.truncate and self.path.endswith(".img"):
             outputfile.write(source.read(os.fstat(source.fileno()).st_size // 2))
-            return
-        if self.server.slow and self.path.endswith(".img"):
-            while block := source.read(64 * 1024):
-                outputfile.write(block)
-                time.sleep(self.server.slow)
             return
         super().copyfile(source, outputfile)
 
@@ -111,7 +104,6 @@ class Mirror:
         self._server.requests = []
         self._server.omit_length = False
         self._server.truncate = False
-        self._server.slow = 0
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.1}, daemon=True)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
@@ -120,10 +112,9 @@ class Mirror:
     def requests(self):
         return self._server.requests
 
-    def set_faults(self, omit_length=False, truncate=False, slow=0):
+    def set_faults(self, omit_length=False, truncate=False):
         self._server.omit_length = omit_length
         self._server.truncate = truncate
-        self._server.slow = slow
 
     def __enter__(self):
         self._thread.start()
