@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 
 UBUNTU = {"20.04": "focal", "22.04": "jammy", "24.04": "noble", "26.04": "resolute"}
 
@@ -70,7 +71,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
     Faults for tests: ``server.omit_length`` sends files without a Content-Length
     (the body ends when the connection closes); ``server.truncate`` sends only the
-    first half of each image file after announcing its full length.
+    first half of each image file after announcing its full length; ``server.slow``
+    pauses that many seconds after each 64 KiB of an image file.
     """
 
     def do_GET(self):
@@ -85,6 +87,11 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def copyfile(self, source, outputfile):
         if self.server.truncate and self.path.endswith(".img"):
             outputfile.write(source.read(os.fstat(source.fileno()).st_size // 2))
+            return
+        if self.server.slow and self.path.endswith(".img"):
+            while block := source.read(64 * 1024):
+                outputfile.write(block)
+                time.sleep(self.server.slow)
             return
         super().copyfile(source, outputfile)
 
@@ -104,6 +111,7 @@ class Mirror:
         self._server.requests = []
         self._server.omit_length = False
         self._server.truncate = False
+        self._server.slow = 0
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.1}, daemon=True)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
@@ -112,9 +120,10 @@ class Mirror:
     def requests(self):
         return self._server.requests
 
-    def set_faults(self, omit_length=False, truncate=False):
+    def set_faults(self, omit_length=False, truncate=False, slow=0):
         self._server.omit_length = omit_length
         self._server.truncate = truncate
+        self._server.slow = slow
 
     def __enter__(self):
         self._thread.start()
