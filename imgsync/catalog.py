@@ -106,7 +106,7 @@ def entry(driver, template, versions, prefix, visibility):
     known = {**META_DEFAULTS, **template.metadata,
              "os_purpose": conf.os_purpose, "replace_frequency": conf.replace_frequency,
              "uuid_validity": _date(conf.uuid_validity),
-             "provided_until": _date(conf.provided_until)}
+             "provided_until": _date(conf.provided_until), **driver.catalog_meta}
     meta = {key: _scalar(known[key]) for key in META_KEYS if key in known}
     if "os_version" in meta:
         meta["os_version"] = _Quoted(meta["os_version"])

@@ -61,6 +61,7 @@ def image_properties(release):
         "imgsync.distro": release.distro,
         "imgsync.version": release.version,
         "imgsync.url": release.url,
+        "image_build_date": release.build_date.isoformat(),
     }
 
 

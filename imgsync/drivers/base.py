@@ -43,6 +43,9 @@ class Driver(abc.ABC):
     architectures: ClassVar[Mapping[str, str]] = {"x86_64": "x86_64"}
     """Supported architectures: libosinfo name (Glance's vocabulary) to upstream's name."""
     extra_opts: ClassVar[tuple[cfg.Opt, ...]] = ()
+    catalog_meta: ClassVar[Mapping[str, str]] = {}
+    """Catalog ``meta`` values that differ from the Glance properties, where
+    openstack-image-manager's schema allows only its own vocabulary."""
     family: ClassVar[str | None] = None
     """Catalog file (``<family>.yml``); by default the module name, ``imgsync.drivers.<family>``."""
 

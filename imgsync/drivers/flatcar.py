@@ -71,6 +71,9 @@ class FlatcarDriver(base.Driver):
                         "Glance always receives the decompressed qcow2."),
     )
 
+    catalog_meta = {"os_distro": "fedora"}
+    """openstack-image-manager's schema has no ``flatcar``; its own flatcar.yml uses fedora."""
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         label = "LTS" if cls.channel == "lts" else cls.channel.capitalize()

@@ -39,6 +39,7 @@ def test_sync_two_releases_then_rerun_changes_nothing(glance, mirror, write_conf
         assert image["source"] == "imgsync"
         assert image["imgsync.sha256"] == mirror_mod.sha(path, "sha256")
         assert image["imgsync.version"] == serial
+        assert image["image_build_date"] == f"{serial[:4]}-{serial[4:6]}-{serial[6:8]}"
         assert image["imgsync.url"] == (
             f"{mirror.url}ubuntu/{path.relative_to(root).as_posix()}")
         assert (image["os_distro"], image["os_version"]) == ("ubuntu", series)
