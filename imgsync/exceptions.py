@@ -42,3 +42,7 @@ class GlanceError(ImgsyncError):
     def __init__(self, message, status=None):
         super().__init__(message)
         self.status = status
+
+
+class CoordinationError(ImgsyncError):
+    """The coordination backend of [coordination] backend_url failed."""

@@ -4,7 +4,15 @@ import contextlib
 import fcntl
 import logging
 import os
+import socket
+import threading
 import time
+import urllib.parse
+
+import tooz
+from tooz import coordination
+
+from imgsync import exceptions
 
 LOG = logging.getLogger(__name__)
 
@@ -16,6 +24,12 @@ class FileLocks:
         self.directory = directory
         self.timeout = timeout
         self.poll_interval = poll_interval
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return None
 
     @contextlib.contextmanager
     def hold(self, name):
@@ -37,3 +51,102 @@ class FileLocks:
                 yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def mask_url(url):
+    """``url`` with the password of its user info and of ``password`` query values masked."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, hostport = netloc.rpartition("@")
+        netloc = f"{userinfo.partition(':')[0]}:***@{hostport}"
+    query = "&".join(
+        f"{key}=***" if "password" in key.lower() else f"{key}={value}"
+        for key, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+class ToozLocks:
+    """Locks in a tooz coordination backend: runs on several hosts exclude each other.
+
+    Use it as a context manager: entering connects to the backend, leaving disconnects.
+    """
+
+    def __init__(self, backend_url, timeout, connect_timeout=30):
+        self.backend_url = backend_url
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.member_id = f"{socket.gethostname()}-{os.getpid()}".encode()
+        self._coordinator = None
+
+    def _error(self, what, exc):
+        return exceptions.CoordinationError(
+            f"coordination backend {mask_url(self.backend_url)}: {what}: {exc}")
+
+    def _bounded(self, func, what):
+        """Run ``func`` for at most ``connect_timeout`` seconds; raise CoordinationError."""
+        outcome = {}
+
+        def target():
+            try:
+                func()
+            except Exception as exc:  # reported to the caller below
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=target, name=f"imgsync-tooz-{what}", daemon=True)
+        thread.start()
+        thread.join(self.connect_timeout)
+        if thread.is_alive():
+            raise self._error(what, f"no answer within {self.connect_timeout} s")
+        if "error" in outcome:
+            raise self._error(what, outcome["error"]) from outcome["error"]
+
+    def _probe(self):
+        """Connect to the backend's host:port once: tooz retries a refused connection 60 s."""
+        parts = urllib.parse.urlsplit(self.backend_url)
+        try:
+            address = (parts.hostname, parts.port)
+        except ValueError:  # several hosts, as zookeeper://h1:2181,h2:2181
+            return
+        if None in address:
+            return
+        try:
+            socket.create_connection(address, timeout=self.connect_timeout).close()
+        except OSError as exc:
+            raise self._error("cannot connect", exc) from exc
+
+    def __enter__(self):
+        try:
+            coordinator = coordination.get_coordinator(self.backend_url, self.member_id)
+        except Exception as exc:  # tooz raises stevedore's, ValueError... for bad URLs
+            raise self._error("cannot load a tooz driver", exc) from exc
+        self._probe()
+        self._bounded(lambda: coordinator.start(start_heart=True), "cannot connect")
+        self._coordinator = coordinator
+        return self
+
+    def __exit__(self, *exc_info):
+        coordinator, self._coordinator = self._coordinator, None
+        try:
+            self._bounded(coordinator.stop, "cannot disconnect")
+        except exceptions.CoordinationError as exc:
+            LOG.warning("%s", exc)
+
+    @contextlib.contextmanager
+    def hold(self, name):
+        """Yield True once ``imgsync-<name>`` is held, or False after ``timeout`` seconds."""
+        lock = self._coordinator.get_lock(f"imgsync-{name}".encode())
+        try:
+            held = lock.acquire(blocking=self.timeout if self.timeout else False)
+        except tooz.ToozError as exc:
+            raise self._error(f"cannot lock imgsync-{name}", exc) from exc
+        if not held:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            try:
+                lock.release()
+            except tooz.ToozError as exc:  # the lock expires in the backend anyway
+                LOG.warning("%s", self._error(f"cannot unlock imgsync-{name}", exc))
