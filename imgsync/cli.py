@@ -122,16 +122,23 @@ def cmd_sync(conf, available):
         max_image_size=conf.max_image_size * 1024 ** 3, upload_method=conf.upload_method,
         web_download_unverified=conf.web_download_unverified,
         pending_grace_period=conf.pending_grace_period)
-    locks = locking.FileLocks(conf.lock_path, conf.lock_timeout)
-    syncer = sync.Syncer(glance, _upstream(conf), settings, locks,
-                         dry_run=conf.command.dry_run)
-    results = sync.run(selected, syncer)
+    with _locks(conf) as locks:
+        syncer = sync.Syncer(glance, _upstream(conf), settings, locks,
+                             dry_run=conf.command.dry_run)
+        results = sync.run(selected, syncer)
     for result in results:
         detail = result.error or f"{result.name} {result.image_id}".strip()
         print(f"{result.distro:<20} {result.action:<13} {result.version:<14} {detail}")
     if conf.catalog_dir and not conf.command.dry_run:
         _write_glance_catalog(conf, available, glance, [d.name for d in selected])
     return EXIT_FAILED if any(r.action == sync.FAILED for r in results) else EXIT_OK
+
+
+def _locks(conf):
+    """Per-driver locks: tooz's with [coordination] backend_url, else per-host files."""
+    if conf.coordination.backend_url:
+        return locking.ToozLocks(conf.coordination.backend_url, conf.lock_timeout)
+    return locking.FileLocks(conf.lock_path, conf.lock_timeout)
 
 
 def _write_glance_catalog(conf, available, glance, names):

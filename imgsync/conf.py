@@ -8,6 +8,7 @@ from oslo_config import types
 
 KEYSTONE_AUTH_GROUP = "keystone_auth"
 GLANCE_GROUP = "glance"
+COORDINATION_GROUP = "coordination"
 
 
 class KeyValue(types.String):
@@ -114,6 +115,14 @@ glance_opts = [
                     "the [keystone_auth] group is used."),
 ]
 
+coordination_opts = [
+    cfg.StrOpt("backend_url", secret=True,
+               help="tooz coordination backend whose locks keep runs on several hosts from "
+                    "syncing the same driver at once, e.g. 'redis://controller:6379' or "
+                    "'etcd3+http://controller:2379'; install the backend's Python driver "
+                    "(redis, etcd3gw, ...) too. Unset: per-host file locks in lock_path."),
+]
+
 
 def driver_opts(driver_cls):
     """The options every driver group has; defaults come from the driver class."""
@@ -174,6 +183,7 @@ def register_opts(conf, drivers):
     """Register every option imgsync reads, with one group per installed driver."""
     conf.register_opts(default_opts)
     conf.register_opts(glance_opts, group=GLANCE_GROUP)
+    conf.register_opts(coordination_opts, group=COORDINATION_GROUP)
     ks_loading.register_adapter_conf_options(conf, GLANCE_GROUP, include_deprecated=False)
     ks_loading.register_session_conf_options(conf, KEYSTONE_AUTH_GROUP)
     ks_loading.register_auth_conf_options(conf, KEYSTONE_AUTH_GROUP)
@@ -193,6 +203,7 @@ def list_opts():
         (GLANCE_GROUP, glance_opts
          + ks_loading.get_adapter_conf_options(include_deprecated=False)),
         (KEYSTONE_AUTH_GROUP, keystone_opts),
+        (COORDINATION_GROUP, coordination_opts),
     ]
     groups += [(name, cls.opts()) for name, cls in sorted(drivers.available().items())]
     return groups
