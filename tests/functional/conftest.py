@@ -1,8 +1,11 @@
 """Session fixtures: a real Keystone and Glance, and a local upstream mirror per test."""
 
 import pathlib
+import shutil
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 from keystoneauth1 import session as ks_session
@@ -18,6 +21,48 @@ def cloud(tmp_path_factory):
     venv = stack_mod.ensure_service_venv()
     with stack_mod.OpenStackStack(tmp_path_factory.mktemp("openstack"), venv=venv) as stack:
         yield stack
+
+
+def free_port():
+    """A loopback TCP port nothing listens on (now)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A real redis-server on loopback (no persistence) for tooz locks; its URL."""
+    if not shutil.which("redis-server"):
+        pytest.fail("redis-server is missing: apt-get install redis-server")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                               "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not _redis_answers(port):
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"redis-server did not answer PING on 127.0.0.1:{port}")
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _redis_answers(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,46 @@
+"""[coordination] backend_url: tooz locks in a real redis-server shared by all runs."""
+
+import pytest
+
+from tests.functional import mirror as mirror_mod
+from tests.functional.conftest import free_port
+from tests.functional.test_lifecycle import UBUNTU
+from tests.functional.test_lifecycle import start_sync
+from tests.functional.test_lifecycle import wait_for
+
+
+@pytest.mark.parametrize("lock_timeout,second", [(0, "locked"), (120, "up-to-date")])
+def test_coordination_lock_serialises_runs_with_separate_lock_paths(
+        glance, mirror, write_config, redis_url, tmp_path, lock_timeout, second):
+    """Runs as if on two hosts: only the redis lock can keep them from uploading twice."""
+    mirror_mod.add_ubuntu_build(mirror.root / "ubuntu", "24.04", "20240423")
+    config = write_config([UBUNTU], extra=(
+        f"[DEFAULT]\nlock_timeout = {lock_timeout}\nlock_path = {tmp_path / 'host-a'}\n\n"
+        f"[coordination]\nbackend_url = {redis_url}\n"))
+    other = tmp_path / "host-b.conf"
+    other.write_text(config.read_text().replace(str(tmp_path / "host-a"),
+                                                str(tmp_path / "host-b")))
+    mirror.set_faults(slow=0.05)
+    first = start_sync(config)
+    wait_for(lambda: glance.images())
+    later = start_sync(other)
+    outputs = [p.communicate(timeout=240) for p in (first, later)]
+    assert (first.returncode, later.returncode) == (0, 0), outputs
+    image, = glance.images()
+    assert (image["status"], image["imgsync.version"]) == ("active", "20240423")
+    assert "uploaded" in outputs[0][0] and second in outputs[1][0]
+    assert len([p for p in mirror.requests if p.endswith(".img")]) == 1
+    assert not (tmp_path / "host-a").exists() and not (tmp_path / "host-b").exists()
+
+
+def test_coordination_backend_unreachable(glance, mirror, write_config, imgsync):
+    mirror_mod.add_ubuntu_build(mirror.root / "ubuntu", "24.04", "20240423")
+    url = f"redis://:s3cret@127.0.0.1:{free_port()}"
+    result = imgsync("--config-file", write_config(
+        [UBUNTU], extra=f"[coordination]\nbackend_url = {url}\n"), "sync")
+    assert result.returncode == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1, result.stderr
+    assert f"coordination backend {url.replace('s3cret', '***')}: cannot connect" in errors[0]
+    assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
+    assert glance.images() == []
