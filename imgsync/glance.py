@@ -17,6 +17,9 @@ SOURCE = "imgsync"
 PENDING = "pending"
 _PAGE = 100
 _PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
+_TRANSIENT = (409, 500, 502, 503, 504)
+_RETRIES = 5
+"""Retries of an idempotent call: about 30 s in all with the default poll interval."""
 
 
 def connect(conf):
@@ -50,16 +53,23 @@ class Glance:
         self.active_timeout = active_timeout
         self.poll_interval = poll_interval
 
-    def _request(self, method, path, what, **kwargs):
-        try:
-            response = self.proxy.request(path, method, **kwargs)
-        except (ks_exceptions.ClientException, sdk_exceptions.SDKException) as exc:
-            raise exceptions.GlanceError(f"Glance {what} failed: {exc}") from exc
-        if response.status_code >= 400:
-            raise exceptions.GlanceError(
+    def _request(self, method, path, what, retries=0, **kwargs):
+        """One checked call; ``retries`` repeats it, with a growing pause, on answers
+        that a busy or briefly failing Glance gives (409, 5xx). Only for idempotent calls."""
+        for attempt in range(retries + 1):
+            try:
+                response = self.proxy.request(path, method, **kwargs)
+            except (ks_exceptions.ClientException, sdk_exceptions.SDKException) as exc:
+                raise exceptions.GlanceError(f"Glance {what} failed: {exc}") from exc
+            if response.status_code < 400:
+                return response
+            error = exceptions.GlanceError(
                 f"Glance refused to {what}: HTTP {response.status_code} "
                 f"{' '.join(response.text.split())[:300]}", status=response.status_code)
-        return response
+            if response.status_code not in _TRANSIENT or attempt == retries:
+                raise error
+            LOG.debug("retrying: %s", error)
+            time.sleep(self.poll_interval * 2 ** attempt)
 
     def endpoint(self):
         """Glance's URL from the catalog (this authenticates, so it checks the credentials)."""
@@ -74,7 +84,7 @@ class Glance:
             query = {"visibility": "all", "os_hidden": hidden, "limit": _PAGE, **filters}
             path = "/images?" + urllib.parse.urlencode(query)
             while path:
-                page = self._request("GET", path, "list images").json()
+                page = self._request("GET", path, "list images", retries=_RETRIES).json()
                 yield from page["images"]
                 path = page.get("next")
                 if path:
@@ -121,7 +131,8 @@ class Glance:
                       f"import image {image_id} with {method}", json=body)
 
     def get(self, image_id):
-        return self._request("GET", f"/images/{image_id}", f"show image {image_id}").json()
+        return self._request("GET", f"/images/{image_id}", f"show image {image_id}",
+                             retries=_RETRIES).json()
 
     def wait_active(self, image_id):
         """Poll until the image is active; fail on any other final state or a time-out."""
@@ -150,34 +161,29 @@ class Glance:
             {"op": "remove", "path": "/imgsync.started_at"},
         ]
         self._request("PATCH", f"/images/{image_id}", f"publish image {image_id}",
-                      json=ops, headers=_PATCH)
+                      retries=_RETRIES, json=ops, headers=_PATCH)
 
     def hide(self, image_id):
         """Leave default listings; existing users keep booting from the image."""
         self._request("PATCH", f"/images/{image_id}", f"hide image {image_id}",
-                      json=[{"op": "replace", "path": "/os_hidden", "value": True}],
-                      headers=_PATCH)
+                      retries=_RETRIES, headers=_PATCH,
+                      json=[{"op": "replace", "path": "/os_hidden", "value": True}])
 
     def deactivate(self, image_id):
         """Make the image unusable for new servers (admin only in Glance's default policy)."""
         self._request("POST", f"/images/{image_id}/actions/deactivate",
-                      f"deactivate image {image_id}")
+                      f"deactivate image {image_id}", retries=_RETRIES)
 
-    def delete(self, image_id, attempts=6):
+    def delete(self, image_id):
         """Delete an image; one that is already gone is fine.
 
         Glance may answer 409 or 500 while it still winds down an upload that was cut
-        short, so those answers are retried with a growing pause (about 30 s in all).
+        short; that is retried.
         """
-        for attempt in range(attempts):
-            try:
-                self._request("DELETE", f"/images/{image_id}", f"delete image {image_id}")
-                break
-            except exceptions.GlanceError as exc:
-                if exc.status == 404:
-                    break
-                if exc.status not in (409, 500, 503) or attempt == attempts - 1:
-                    raise
-                LOG.debug("retrying the deletion of image %s: %s", image_id, exc)
-            time.sleep(self.poll_interval * 2 ** attempt)
+        try:
+            self._request("DELETE", f"/images/{image_id}", f"delete image {image_id}",
+                          retries=_RETRIES)
+        except exceptions.GlanceError as exc:
+            if exc.status != 404:
+                raise
         LOG.info("deleted image %s", image_id)
