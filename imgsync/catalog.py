@@ -12,6 +12,7 @@ import yaml
 
 from imgsync import exceptions
 from imgsync import glance as glance_mod
+from imgsync import ordering
 
 LOG = logging.getLogger(__name__)
 
@@ -57,11 +58,6 @@ class _Dumper(yaml.SafeDumper):
 _Dumper.add_representer(
     _Quoted, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", value,
                                                            style="'"))
-
-
-def natural_key(version):
-    """Sort key comparing the digit runs of a version as numbers (20240423.10 > .9)."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", version)]
 
 
 def _date(value):
@@ -125,7 +121,7 @@ def entry(driver, template, versions, prefix, visibility):
         "meta": meta,
         "tags": list(conf.catalog_tags),
         "versions": [_version_item(driver, v)
-                     for v in sorted(versions, key=lambda v: natural_key(v.version),
+                     for v in sorted(versions, key=lambda v: ordering.natural_key(v.version),
                                      reverse=True)],
     }
 
@@ -163,7 +159,7 @@ def glance_entries(driver, images, prefix, visibility):
             by_arch.setdefault(image.get("architecture", "x86_64"), []).append(image)
     entries = []
     for architecture, found in sorted(by_arch.items()):
-        newest = max(found, key=lambda image: natural_key(image["imgsync.version"]))
+        newest = max(found, key=lambda image: ordering.natural_key(image["imgsync.version"]))
         template = driver.release(architecture=architecture, version="", build_date=None,
                                   url="", checksum_algo="", checksum="")
         template = dataclasses.replace(template, metadata={
@@ -175,7 +171,7 @@ def glance_entries(driver, images, prefix, visibility):
 
 def dump(entries, stream):
     """Write one catalog document to ``stream``, its images in shortname order."""
-    entries = sorted(entries, key=lambda item: natural_key(item["shortname"]))
+    entries = sorted(entries, key=lambda item: ordering.natural_key(item["shortname"]))
     yaml.dump({"images": entries}, stream, Dumper=_Dumper, sort_keys=False,
               default_flow_style=False, explicit_start=True, allow_unicode=True, width=4096)
 

@@ -3,12 +3,12 @@
 import dataclasses
 import datetime
 import logging
-import re
 
 from imgsync import compression
 from imgsync import exceptions
 from imgsync import glance as glance_mod
 from imgsync import inspection
+from imgsync import ordering
 from imgsync import stream
 
 LOG = logging.getLogger(__name__)
@@ -74,12 +74,6 @@ def is_synced(image, release):
     return (image.get("status") in ("active", "deactivated")
             and image.get(f"imgsync.{release.checksum_algo}") == release.checksum
             and not is_pending(image))
-
-
-def version_key(version):
-    """Natural order of build ids: 20240423.1 > 20240423, 4081.10.0 > 4081.9.0."""
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
-            for part in re.split(r"(\d+)", version) if part]
 
 
 class Syncer:
@@ -156,7 +150,8 @@ class Syncer:
         results = []
         for arch in sorted({i.get("architecture") or "" for i in finished}):
             same_arch = [i for i in finished if (i.get("architecture") or "") == arch]
-            same_arch.sort(key=lambda i: version_key(i.get("imgsync.version", "")), reverse=True)
+            same_arch.sort(key=lambda i: ordering.natural_key(i.get("imgsync.version", "")),
+                           reverse=True)
             for image in same_arch[keep:]:
                 if "id" not in image or _already(image, action):
                     continue

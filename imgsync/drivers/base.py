@@ -1,6 +1,5 @@
 """The driver interface: what a distribution driver tells imgsync about its releases."""
 
-import abc
 import dataclasses
 import datetime
 from collections.abc import Mapping
@@ -9,6 +8,7 @@ from typing import ClassVar
 from oslo_config import cfg
 
 from imgsync import conf as imgsync_conf
+from imgsync import ordering
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,7 +29,13 @@ class Release:
     compression: str | None = None
 
 
-class Driver(abc.ABC):
+def sort_releases(releases):
+    """Releases newest first across architectures: by build date, then build id."""
+    return sorted(releases, key=lambda r: (r.build_date, ordering.natural_key(r.version)),
+                  reverse=True)
+
+
+class Driver:
     """A distribution release that imgsync can sync (one stevedore entry point each)."""
 
     display_name: ClassVar[str]
@@ -71,9 +77,21 @@ class Driver(abc.ABC):
         """The configured site root, always ending in a slash."""
         return self.conf.base_url.rstrip("/") + "/"
 
-    @abc.abstractmethod
     def releases(self):
-        """Return the newest ``versions`` releases upstream offers, newest first."""
+        """The newest ``versions`` releases of each configured architecture, newest first.
+
+        Drivers that look upstream up once per architecture implement
+        ``arch_releases``; those that read all architectures at once override this.
+        """
+        found = []
+        for arch in self.conf.architectures:
+            found += self.arch_releases(arch, self.architectures[arch])
+        return sort_releases(found)
+
+    def arch_releases(self, arch, upstream_arch):
+        """The newest ``versions`` releases of one architecture (libosinfo and upstream name)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither releases() "
+                                  "nor arch_releases()")
 
     def release(self, architecture, metadata=None, **fields):
         """Build a Release with this driver's defaults and the operator's overrides.

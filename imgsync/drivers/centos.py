@@ -32,13 +32,7 @@ class CentOSStreamDriver(base.Driver):
         cls.metadata = {**helpers.HW_DEFAULTS, "os_distro": "centos",
                         "os_version": cls.major, "os_admin_user": "cloud-user"}
 
-    def releases(self):
-        found = []
-        for arch in self.conf.architectures:
-            found += self._releases(arch, self.architectures[arch])
-        return dated.sort_releases(found)
-
-    def _releases(self, arch, upstream_arch):
+    def arch_releases(self, arch, upstream_arch):
         url = f"{self.base_url}{self.major}-stream/{upstream_arch}/images/"
         sums_url = f"{url}CHECKSUM"
         sums = checksums.parse(self.upstream.get_text(sums_url))

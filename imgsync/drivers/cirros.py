@@ -11,7 +11,7 @@ import re
 
 from imgsync import checksums
 from imgsync import exceptions
-from imgsync import sync
+from imgsync import ordering
 from imgsync.drivers import base
 from imgsync.drivers import helpers
 
@@ -49,7 +49,7 @@ class Cirros(base.Driver):
                     architecture=arch, metadata={"os_version": version}, version=version,
                     build_date=self.upstream.last_modified(directory + name),
                     url=directory + name, checksum_algo=algo, checksum=digest))
-        return sorted(found, key=lambda r: sync.version_key(r.version), reverse=True)
+        return sorted(found, key=lambda r: ordering.natural_key(r.version), reverse=True)
 
     def _sums(self, directory):
         """Every file's strongest checksum among the sums files the directory lists."""

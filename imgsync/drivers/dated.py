@@ -12,7 +12,8 @@ import re
 
 from imgsync import checksums
 from imgsync import exceptions
-from imgsync import sync
+from imgsync import ordering
+from imgsync.drivers import base
 
 LOG = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def build_date(version, url):
 def newest_first(names, pattern):
     """``(version, name)`` of the names ``pattern`` matches, newest ``version`` group first."""
     found = {(m["version"], name) for name in names if (m := pattern.fullmatch(name))}
-    return sorted(found, key=lambda item: sync.version_key(item[0]), reverse=True)
+    return sorted(found, key=lambda item: ordering.natural_key(item[0]), reverse=True)
 
 
 def from_alias(dated, alias_checksum, checksum_of, alias, url):
@@ -60,12 +61,6 @@ def from_alias(dated, alias_checksum, checksum_of, alias, url):
             return dated[index:]
     raise exceptions.LayoutError(url, f"a dated image with the checksum of {alias}",
                                  ", ".join(name for _, name in dated[:5]) or "no dated images")
-
-
-def sort_releases(releases):
-    """Releases newest first across architectures."""
-    return sorted(releases, key=lambda r: (r.build_date, sync.version_key(r.version)),
-                  reverse=True)
 
 
 def from_build_dirs(driver, listing_url, builds, sums_name, filenames):
@@ -101,7 +96,7 @@ def from_build_dirs(driver, listing_url, builds, sums_name, filenames):
             raise exceptions.LayoutError(
                 listing_url, f"a build that publishes {filenames[arch]}",
                 "none in " + ", ".join(b.entry for b in builds[:5]))
-    return sort_releases(r for releases in found.values() for r in releases)
+    return base.sort_releases(r for releases in found.values() for r in releases)
 
 
 def from_files(driver, arch, url, files, checksum_of):

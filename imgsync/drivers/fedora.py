@@ -13,7 +13,7 @@ import re
 
 from imgsync import checksums
 from imgsync import exceptions
-from imgsync import sync
+from imgsync import ordering
 from imgsync.drivers import base
 from imgsync.drivers import helpers
 
@@ -59,7 +59,7 @@ class Fedora(base.Driver):
                     releases_url, f"a release with Cloud/{arch}/images/ and a Generic qcow2",
                     "none in " + ", ".join(numbers[:5]))
             found += arch_releases
-        return sorted(found, key=lambda r: sync.version_key(r.version), reverse=True)
+        return sorted(found, key=lambda r: ordering.natural_key(r.version), reverse=True)
 
     def _release(self, number, arch):
         images_url = f"{self.base_url}releases/{number}/Cloud/{arch}/images/"
@@ -74,14 +74,14 @@ class Fedora(base.Driver):
             LOG.warning("%s: skipping release %s for %s, %s has no CHECKSUM", self.name,
                         number, arch, images_url)
             return None
-        sums_url = images_url + sorted(sums_names, key=sync.version_key)[-1]
+        sums_url = images_url + sorted(sums_names, key=ordering.natural_key)[-1]
         sums = checksums.parse(self.upstream.get_text(sums_url))
         pattern = image_pattern(number, arch)
         images = [(m["c1"] or m["c2"], name) for name in sums if (m := pattern.match(name))]
         if not images:
             raise exceptions.LayoutError(sums_url, "a Fedora-Cloud-Base-Generic qcow2",
                                          ", ".join(list(sums)[:5]) or "no checksum lines")
-        compose, name = max(images, key=lambda image: sync.version_key(image[0]))
+        compose, name = max(images, key=lambda image: ordering.natural_key(image[0]))
         algo, digest = sums[name]
         url = images_url + name
         return self.release(

@@ -19,7 +19,6 @@ from oslo_config import cfg
 
 from imgsync import checksums
 from imgsync import exceptions
-from imgsync import sync
 from imgsync.drivers import base
 from imgsync.drivers import helpers
 
@@ -86,13 +85,8 @@ class FlatcarDriver(base.Driver):
             "hw_qemu_guest_agent": "yes",
         }
 
-    def releases(self):
-        found = []
-        for arch in self.conf.architectures:
-            found += self._arch_releases(arch, f"{self.base_url}{self.architectures[arch]}/")
-        return sorted(found, key=lambda r: sync.version_key(r.version), reverse=True)
-
-    def _arch_releases(self, arch, board_url):
+    def arch_releases(self, arch, upstream_arch):
+        board_url = f"{self.base_url}{upstream_arch}/"
         current_url = f"{board_url}current/version.txt"
         newest, newest_date = parse_version_txt(self.upstream.get_text(current_url), current_url)
         candidates = [newest]

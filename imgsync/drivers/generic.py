@@ -23,7 +23,7 @@ from oslo_config import cfg
 from imgsync import checksums
 from imgsync import conf as imgsync_conf
 from imgsync import exceptions
-from imgsync import sync
+from imgsync import ordering
 from imgsync.drivers import base
 from imgsync.drivers import helpers
 
@@ -130,7 +130,7 @@ class Generic(base.Driver):
                     + (f" in a directory matching {self.conf.build_dir_regex}"
                        if self.conf.build_dir_regex else ""), "none")
             found += releases
-        return sorted(found, key=lambda r: sync.version_key(r.version), reverse=True)
+        return sorted(found, key=lambda r: ordering.natural_key(r.version), reverse=True)
 
     def _listing_url(self, upstream_arch):
         return urllib.parse.urljoin(self.base_url, fill(self.conf.path, arch=upstream_arch))
@@ -145,12 +145,12 @@ class Generic(base.Driver):
         if not self.conf.build_dir_regex:
             builds = [(listing_url, e, self._version(m, e)) for e in entries
                       if (m := file_re.fullmatch(e))]
-            yield from sorted(builds, key=lambda b: sync.version_key(b[2]), reverse=True)
+            yield from sorted(builds, key=lambda b: ordering.natural_key(b[2]), reverse=True)
             return
         dir_re = re.compile(self.conf.build_dir_regex)
         dirs = [(e, self._version(m, e.rstrip("/"))) for e in entries
                 if e.endswith("/") and (m := dir_re.fullmatch(e))]
-        for entry, version in sorted(dirs, key=lambda d: sync.version_key(d[1]), reverse=True):
+        for entry, version in sorted(dirs, key=lambda d: ordering.natural_key(d[1]), reverse=True):
             directory = listing_url + entry
             names = [e for e in self.upstream.entries(directory) if file_re.fullmatch(e)]
             if names:

@@ -3,7 +3,7 @@
 import re
 
 from imgsync import exceptions
-from imgsync import sync
+from imgsync import ordering
 
 HW_DEFAULTS = {
     "os_type": "linux",
@@ -23,8 +23,8 @@ def version_dirs(entries, newest=None):
     """
     names = [e[:-1] for e in entries if e.endswith("/") and _DOTTED.match(e[:-1])]
     if newest is not None:
-        names = [n for n in names if sync.version_key(n) <= sync.version_key(newest)]
-    return sorted(names, key=sync.version_key, reverse=True)
+        names = [n for n in names if ordering.natural_key(n) <= ordering.natural_key(newest)]
+    return sorted(names, key=ordering.natural_key, reverse=True)
 
 
 def lookup(sums, filename, url):

@@ -13,7 +13,7 @@ import re
 
 from imgsync import checksums
 from imgsync import exceptions
-from imgsync import sync
+from imgsync import ordering
 from imgsync.drivers import base
 from imgsync.drivers import helpers
 
@@ -58,7 +58,7 @@ class LeapDriver(base.Driver):
         for arch in self.conf.architectures:
             pattern = self.pattern(self.architectures[arch])
             builds = sorted(((m["build"], e) for e in entries if (m := pattern.match(e))),
-                            key=lambda b: sync.version_key(b[0]), reverse=True)
+                            key=lambda b: ordering.natural_key(b[0]), reverse=True)
             if not builds:
                 raise exceptions.LayoutError(url, f"build-numbered files like {pattern.pattern}",
                                              ", ".join(entries[:10]) or "no entries")
@@ -69,7 +69,7 @@ class LeapDriver(base.Driver):
                     architecture=arch, version=build,
                     build_date=self.upstream.last_modified(url + name), url=url + name,
                     checksum_algo=algo, checksum=digest))
-        return sorted(found, key=lambda r: sync.version_key(r.version), reverse=True)
+        return sorted(found, key=lambda r: ordering.natural_key(r.version), reverse=True)
 
 
 class Leap156(LeapDriver):

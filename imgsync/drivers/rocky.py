@@ -44,13 +44,7 @@ class RockyDriver(base.Driver):
         cls.metadata = {**helpers.HW_DEFAULTS, "os_distro": "rocky",
                         "os_version": cls.major, "os_admin_user": "rocky"}
 
-    def releases(self):
-        found = []
-        for arch in self.conf.architectures:
-            found += self._releases(arch, self.architectures[arch])
-        return dated.sort_releases(found)
-
-    def _releases(self, arch, upstream_arch):
+    def arch_releases(self, arch, upstream_arch):
         url = f"{self.base_url}{self.major}/images/{upstream_arch}/"
         entries = self.upstream.entries(url)
         prefix = f"Rocky-{self.major}-GenericCloud-Base"

@@ -48,9 +48,31 @@ def _vendor(mirror):
                        "properties = os_distro=rhel,os_version=9,os_admin_user=cloud-user\n"}
 
 
+def _debian(mirror):
+    mirror_mod.add_debian_build(mirror.root / "debian", "trixie", "13", "20260705-2167")
+    return {"debian-13": f"base_url = {mirror.url}debian/\n"}
+
+
+def _almalinux(mirror):
+    mirror_mod.add_almalinux_build(mirror.root / "almalinux", "9", "9.8-20260526")
+    return {"almalinux-9": f"base_url = {mirror.url}almalinux/\n"}
+
+
+def _rocky(mirror):
+    mirror_mod.add_rocky_build(mirror.root / "rocky", "10", "10.1-20251116.0")
+    return {"rocky-10": f"base_url = {mirror.url}rocky/\n"}
+
+
+def _centos(mirror):
+    mirror_mod.add_centos_compose(mirror.root / "centos", "9", "20260714.1")
+    return {"centos-stream-9": f"base_url = {mirror.url}centos/\n"}
+
+
 PUBLISHERS = {"add_ubuntu_build": _ubuntu, "add_flatcar_build": _flatcar,
               "add_fedora_release": _fedora, "add_leap_build": _leap,
-              "add_cirros_version": _cirros, "add_vendor_build": _vendor}
+              "add_cirros_version": _cirros, "add_vendor_build": _vendor,
+              "add_debian_build": _debian, "add_almalinux_build": _almalinux,
+              "add_rocky_build": _rocky, "add_centos_compose": _centos}
 """For each builder in mirror.py: publish a build, return {driver: its config lines}."""
 
 
@@ -83,7 +105,10 @@ def test_catalog_command_writes_valid_files_for_every_mirrored_family(mirror, im
         for image in load(out / f"{family}.yml"):
             shortnames.add(image["shortname"])
             version, = image["versions"]
-            assert version["mirror_url"].startswith(mirror.url)
+            if available[image["shortname"]].upstream_url:
+                assert version["mirror_url"].startswith(mirror.url)
+            else:   # generic: the configured site is the only one
+                assert version["url"].startswith(mirror.url) and "mirror_url" not in version
             assert version["checksum"].partition(":")[2]
     assert shortnames == set(groups)
     for image in load(out / "ubuntu.yml"):

@@ -8,6 +8,7 @@ from oslo_config import cfg
 from imgsync import catalog
 from imgsync import cli
 from imgsync import conf as imgsync_conf
+from imgsync import ordering
 from imgsync import upstream
 from imgsync.drivers import base
 from imgsync.drivers import ubuntu
@@ -115,7 +116,7 @@ def test_text_is_diff_friendly(mirror, conf, tmp_path):
 def test_round_trip(mirror, conf, tmp_path):
     entries = [e for d in drivers(conf) for e in catalog.upstream_entries(d, "", "public")]
     catalog.write(tmp_path, "ubuntu", entries)
-    entries.sort(key=lambda entry: catalog.natural_key(entry["shortname"]))
+    entries.sort(key=lambda entry: ordering.natural_key(entry["shortname"]))
     assert yaml.safe_load((tmp_path / "ubuntu.yml").read_text()) == {"images": entries}
 
 
