@@ -149,6 +149,11 @@ def driver_opts(driver_cls):
                             ("delete", "delete the image")],
                    help="What happens to this driver's images beyond keep_versions. imgsync "
                         "never touches images without source=imgsync."),
+        cfg.BoolOpt("latest_name", default=False,
+                    help="Name the newest image of each architecture just '<prefix><display "
+                         "name>' (e.g. 'Ubuntu 24.04'), as openstack-image-manager's rotation "
+                         "does; older ones keep '(<version>)'. Renames happen only once the "
+                         "new image is active."),
         cfg.IntOpt("min_disk", min=0,
                    help=f"Glance min_disk in GiB (driver default: {driver_cls.min_disk})."),
         cfg.IntOpt("min_ram", min=0,

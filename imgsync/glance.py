@@ -163,6 +163,11 @@ class Glance:
         self._request("PATCH", f"/images/{image_id}", f"publish image {image_id}",
                       retries=_RETRIES, json=ops, headers=_PATCH)
 
+    def rename(self, image_id, name):
+        self._request("PATCH", f"/images/{image_id}", f"rename image {image_id}",
+                      retries=_RETRIES, headers=_PATCH,
+                      json=[{"op": "replace", "path": "/name", "value": name}])
+
     def hide(self, image_id):
         """Leave default listings; existing users keep booting from the image."""
         self._request("PATCH", f"/images/{image_id}", f"hide image {image_id}",

@@ -20,7 +20,7 @@ LOCKED = "locked"
 CLEANED = "cleaned"
 EXPIRE_ACTIONS = ("none", "hide", "deactivate", "delete")
 PAST = {"upload": UPLOADED, "hide": "hidden", "deactivate": "deactivated",
-        "delete": "deleted", "clean": CLEANED}
+        "delete": "deleted", "clean": CLEANED, "rename": "renamed"}
 
 
 @dataclasses.dataclass
@@ -119,9 +119,41 @@ class Syncer:
             if any(r.action == UPLOADED for r in results):
                 synced = self.glance.synced_images(driver.name)
             keep = max(driver.conf.keep_versions, driver.conf.versions)
-            results += self._rotate(driver.name, synced + planned, keep,
-                                    driver.conf.expire_action)
-            return results
+            expired = self._rotate(driver.name, synced + planned, keep,
+                                   driver.conf.expire_action)
+            gone = {r.image_id for r in expired if driver.conf.expire_action == "delete"}
+            stable = {r.metadata.get("architecture"): self.settings.prefix + r.display_name
+                      for r in releases}
+            renamed = self._rename(driver.name,
+                                   [i for i in synced + planned if i.get("id") not in gone],
+                                   stable, driver.conf.latest_name)
+            return results + expired + renamed
+
+    def _rename(self, distro, images, stable_names, latest_name):
+        """Give images the names the configuration asks for; with ``latest_name`` the newest
+        image of each architecture is called just ``<prefix><display name>``.
+
+        Runs after uploads, so a new image takes the stable name only once it is active.
+        """
+        results = []
+        for arch, stable in stable_names.items():
+            same_arch = sorted(
+                (i for i in images if i.get("architecture") == arch and not is_pending(i)
+                 and i.get("status") in ("active", "deactivated", None)),
+                key=lambda i: ordering.natural_key(i.get("imgsync.version", "")), reverse=True)
+            wanted = [(image, f"{stable} ({image['imgsync.version']})") for image in same_arch]
+            if latest_name and wanted:
+                wanted[0] = (wanted[0][0], stable)
+            for image, name in reversed(wanted):   # oldest first: free the stable name first
+                if image["name"] == name or "id" not in image:
+                    continue
+                LOG.info("%s: rename image %s from %r to %r", distro, image["id"],
+                         image["name"], name)
+                if not self.dry_run:
+                    self.glance.rename(image["id"], name)
+                results.append(Result(distro, self._done("rename"), image["imgsync.version"],
+                                      name, image["id"]))
+        return results
 
     def _clean_pending(self, distro, images):
         """Delete images an interrupted run left pending for longer than the grace period."""

@@ -197,3 +197,29 @@ def test_overlapping_runs_upload_each_version_once(glance, mirror, write_config,
     assert (image["status"], image["imgsync.version"]) == ("active", "20240423")
     assert "uploaded" in outputs[0][0] and second in outputs[1][0]
     assert len([p for p in mirror.requests if p.endswith(".img")]) == 1
+
+
+def test_latest_name_moves_to_the_new_image_once_it_is_active(glance, mirror, write_config,
+                                                              imgsync):
+    root = mirror.root / "ubuntu"
+    config = write_config([UBUNTU], extra=f"[{UBUNTU}]\nlatest_name = true\n")
+    mirror_mod.add_ubuntu_build(root, "24.04", "20240401")
+    assert imgsync("--config-file", config, "sync").returncode == 0
+    assert [i["name"] for i in glance.images()] == ["test-Ubuntu 24.04"]
+
+    mirror_mod.add_ubuntu_build(root, "24.04", "20240501")
+    plan = imgsync("--config-file", config, "sync", "--dry-run")
+    assert "would-rename" in plan.stdout and "test-Ubuntu 24.04 (20240401)" in plan.stdout
+    assert [i["name"] for i in glance.images()] == ["test-Ubuntu 24.04"]
+
+    run = imgsync("--config-file", config, "sync")
+    assert run.returncode == 0, run.stderr
+    names = {i["imgsync.version"]: i["name"] for i in glance.images()}
+    assert names == {"20240501": "test-Ubuntu 24.04", "20240401": "test-Ubuntu 24.04 (20240401)"}
+    assert imgsync("--config-file", config, "sync").stdout.count("renamed") == 0
+
+    config.write_text(config.read_text().replace("latest_name = true", "latest_name = false"))
+    back = imgsync("--config-file", config, "sync")
+    assert back.returncode == 0, back.stderr
+    assert sorted(i["name"] for i in glance.images()) == [
+        "test-Ubuntu 24.04 (20240401)", "test-Ubuntu 24.04 (20240501)"]
