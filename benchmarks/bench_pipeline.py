@@ -1,6 +1,6 @@
 """Benchmark the streaming pipeline: throughput and peak memory across image sizes.
 
-Runs imgsync's own download -> verify -> (decompress) -> upload path between two
+Runs imgsync's own download -> verify -> (decompress) -> inspect -> upload path between two
 loopback HTTP servers (a mirror, and a sink that reads and discards the upload as
 Glance would receive it), each size in a fresh process so that its peak RSS is its
 own. Prints MiB/s, the ratio to hashing the same bytes in memory (the floor the
@@ -28,6 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from imgsync import compression  # noqa: E402
+from imgsync import inspection  # noqa: E402
 from imgsync import stream  # noqa: E402
 from imgsync import upstream  # noqa: E402
 from tests.functional import mirror  # noqa: E402
@@ -94,6 +95,7 @@ def run_one(directory, name, compress):
                                           also=() if compress else ("sha512",))
             if compress:
                 body = compression.Decompressing(body, "bz2", name, 1 << 40)
+            body = inspection.InspectingStream(body, name, "raw")
             answer = requests.put(f"http://127.0.0.1:{sink.server_address[1]}/", data=body,
                                   timeout=60)
         elapsed = time.perf_counter() - start
