@@ -21,7 +21,9 @@ def make_qcow2(path, seed, size=2 * 1024 * 1024):
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(suffix=".raw", dir=path.parent) as raw:
-        raw.write(random.Random(seed).randbytes(size))
+        generator = random.Random(seed)
+        for offset in range(0, size, 1 << 20):
+            raw.write(generator.randbytes(min(1 << 20, size - offset)))
         raw.flush()
         subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", raw.name,
                         str(path)], check=True)
