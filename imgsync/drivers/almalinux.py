@@ -14,25 +14,18 @@ import re
 
 from imgsync import checksums
 from imgsync import exceptions
-from imgsync.drivers import base
 from imgsync.drivers import dated
+from imgsync.drivers import el
 from imgsync.drivers import helpers
 
 
-class AlmaLinuxDriver(base.Driver):
+class AlmaLinuxDriver(el.EnterpriseLinuxDriver):
     """AlmaLinux ``GenericCloud`` qcow2 (not the ext4, UEFI or OpenNebula variants)."""
 
     upstream_url = "https://repo.almalinux.org/almalinux/"
-    major: str
-    min_disk = 10
-    min_ram = 512
-    architectures = {"x86_64": "x86_64", "aarch64": "aarch64"}
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        cls.display_name = f"AlmaLinux {cls.major}"
-        cls.metadata = {**helpers.HW_DEFAULTS, "os_distro": "almalinux",
-                        "os_version": cls.major, "os_admin_user": "almalinux"}
+    product = "AlmaLinux"
+    os_distro = "almalinux"
+    login = "almalinux"
 
     def arch_releases(self, arch, upstream_arch):
         url = f"{self.base_url}{self.major}/cloud/{upstream_arch}/images/"

@@ -12,25 +12,17 @@ import re
 
 from imgsync import checksums
 from imgsync import exceptions
-from imgsync.drivers import base
 from imgsync.drivers import dated
-from imgsync.drivers import helpers
+from imgsync.drivers import el
 
 
-class CentOSStreamDriver(base.Driver):
+class CentOSStreamDriver(el.EnterpriseLinuxDriver):
     """CentOS Stream ``GenericCloud`` qcow2."""
 
     upstream_url = "https://cloud.centos.org/centos/"
-    major: str
-    min_disk = 10
-    min_ram = 512
-    architectures = {"x86_64": "x86_64", "aarch64": "aarch64"}
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        cls.display_name = f"CentOS Stream {cls.major}"
-        cls.metadata = {**helpers.HW_DEFAULTS, "os_distro": "centos",
-                        "os_version": cls.major, "os_admin_user": "cloud-user"}
+    product = "CentOS Stream"
+    os_distro = "centos"
+    login = "cloud-user"
 
     def arch_releases(self, arch, upstream_arch):
         url = f"{self.base_url}{self.major}-stream/{upstream_arch}/images/"

@@ -16,8 +16,8 @@ import re
 
 from imgsync import checksums
 from imgsync import exceptions
-from imgsync.drivers import base
 from imgsync.drivers import dated
+from imgsync.drivers import el
 from imgsync.drivers import helpers
 
 
@@ -29,20 +29,13 @@ def image_checksum(text, filename, url):
     return helpers.lookup(sums, filename, url)
 
 
-class RockyDriver(base.Driver):
+class RockyDriver(el.EnterpriseLinuxDriver):
     """Rocky Linux ``GenericCloud-Base`` qcow2 (not the LVM, EC2 or Azure images)."""
 
     upstream_url = "https://download.rockylinux.org/pub/rocky/"
-    major: str
-    min_disk = 10
-    min_ram = 512
-    architectures = {"x86_64": "x86_64", "aarch64": "aarch64"}
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        cls.display_name = f"Rocky Linux {cls.major}"
-        cls.metadata = {**helpers.HW_DEFAULTS, "os_distro": "rocky",
-                        "os_version": cls.major, "os_admin_user": "rocky"}
+    product = "Rocky Linux"
+    os_distro = "rocky"
+    login = "rocky"
 
     def arch_releases(self, arch, upstream_arch):
         url = f"{self.base_url}{self.major}/images/{upstream_arch}/"

@@ -8,6 +8,7 @@ from oslo_config import cfg
 from imgsync import catalog
 from imgsync import cli
 from imgsync import conf as imgsync_conf
+from imgsync import drivers as drivers_mod
 from imgsync import ordering
 from imgsync import upstream
 from imgsync.drivers import base
@@ -228,6 +229,9 @@ def test_family_defaults_to_the_module_name():
     assert {cls.family for cls in DRIVERS.values()} == {"ubuntu"}
     assert (Explicit.family, Derived.family) == ("custom", "custom")
     assert FromModule.family == "test_catalog"
+    available = drivers_mod.available()
+    assert [available[name].family for name in ("rocky-9", "almalinux-9", "centos-stream-9")] \
+        == ["rocky", "almalinux", "centos"]   # not "el", their shared base's module
 
 
 def test_schema_check_is_strict(mirror, conf, tmp_path):
