@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 
+IMAGE_SUFFIXES = (".img", ".qcow2", ".raw", ".bz2", ".gz", ".xz")
 UBUNTU = {"20.04": "focal", "22.04": "jammy", "24.04": "noble", "26.04": "resolute"}
 
 
@@ -121,6 +122,10 @@ class Mirror:
     @property
     def requests(self):
         return self._server.requests
+
+    def image_requests(self):
+        """Paths of image files asked for (listings and checksum files left out)."""
+        return [path for path in self.requests if path.endswith(IMAGE_SUFFIXES)]
 
     def set_faults(self, omit_length=False, truncate=False, slow=0):
         self._server.omit_length = omit_length

@@ -2,11 +2,10 @@
 
 import pytest
 
+from tests.functional import checks
 from tests.functional import mirror as mirror_mod
 from tests.functional.conftest import free_port
 from tests.functional.test_lifecycle import UBUNTU
-from tests.functional.test_lifecycle import start_sync
-from tests.functional.test_lifecycle import wait_for
 
 
 @pytest.mark.parametrize("lock_timeout,second", [(0, "locked"), (120, "up-to-date")])
@@ -20,16 +19,8 @@ def test_coordination_lock_serialises_runs_with_separate_lock_paths(
     other = tmp_path / "host-b.conf"
     other.write_text(config.read_text().replace(str(tmp_path / "host-a"),
                                                 str(tmp_path / "host-b")))
-    mirror.set_faults(slow=0.05)
-    first = start_sync(config)
-    wait_for(lambda: glance.images())
-    later = start_sync(other)
-    outputs = [p.communicate(timeout=240) for p in (first, later)]
-    assert (first.returncode, later.returncode) == (0, 0), outputs
-    image, = glance.images()
-    assert (image["status"], image["imgsync.version"]) == ("active", "20240423")
-    assert "uploaded" in outputs[0][0] and second in outputs[1][0]
-    assert len([p for p in mirror.requests if p.endswith(".img")]) == 1
+    image = checks.overlapping_runs(glance, mirror, config, other, second)
+    assert image["imgsync.version"] == "20240423"
     assert not (tmp_path / "host-a").exists() and not (tmp_path / "host-b").exists()
 
 

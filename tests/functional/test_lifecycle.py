@@ -3,11 +3,11 @@
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
+from tests.functional import checks
 from tests.functional import mirror as mirror_mod
 
 UBUNTU = "ubuntu-24.04"
@@ -23,21 +23,6 @@ def republish(image, replacement):
     latest = image.parent.parent / "release"
     shutil.rmtree(latest)
     shutil.copytree(image.parent, latest)
-
-
-def start_sync(config):
-    return subprocess.Popen([sys.executable, "-m", "imgsync", "--config-file", str(config),
-                             "sync"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
 
 
 def test_staged_import_is_the_default_and_a_bad_checksum_leaves_nothing(
@@ -73,7 +58,7 @@ def test_web_download_needs_a_comparable_checksum(glance, mirror, write_config, 
     refused = imgsync("--config-file", config, "sync")
     assert refused.returncode == 1
     assert "web_download_unverified" in refused.stderr and glance.images() == []
-    assert [p for p in mirror.requests if p.endswith(".img")] == []
+    assert mirror.image_requests() == []
 
     config.write_text(config.read_text() + "web_download_unverified = true\n")
     accepted = imgsync("--config-file", config, "sync")
@@ -153,9 +138,9 @@ def test_run_killed_mid_upload_is_cleaned_up_by_the_next(glance, mirror, write_c
     mirror_mod.add_ubuntu_build(mirror.root / "ubuntu", "24.04", "20240423")
     config = write_config([UBUNTU])
     mirror.set_faults(slow=0.1)
-    process = start_sync(config)
+    process = checks.start_sync(config)
     try:
-        wait_for(lambda: glance.images())
+        checks.wait_for(lambda: glance.images())
         time.sleep(1)
     finally:
         process.send_signal(signal.SIGKILL)
@@ -187,16 +172,8 @@ def test_overlapping_runs_upload_each_version_once(glance, mirror, write_config,
     """
     mirror_mod.add_ubuntu_build(mirror.root / "ubuntu", "24.04", "20240423")
     config = write_config([UBUNTU], extra=f"[DEFAULT]\nlock_timeout = {lock_timeout}\n")
-    mirror.set_faults(slow=0.05)
-    first = start_sync(config)
-    wait_for(lambda: glance.images())
-    later = start_sync(config)
-    outputs = [p.communicate(timeout=240) for p in (first, later)]
-    assert (first.returncode, later.returncode) == (0, 0), outputs
-    image, = glance.images()
-    assert (image["status"], image["imgsync.version"]) == ("active", "20240423")
-    assert "uploaded" in outputs[0][0] and second in outputs[1][0]
-    assert len([p for p in mirror.requests if p.endswith(".img")]) == 1
+    image = checks.overlapping_runs(glance, mirror, config, config, second)
+    assert image["imgsync.version"] == "20240423"
 
 
 def test_latest_name_moves_to_the_new_image_once_it_is_active(glance, mirror, write_config,

@@ -1,5 +1,6 @@
 """End to end: Debian, AlmaLinux, Rocky and CentOS Stream into a real Glance."""
 
+from tests.functional import checks
 from tests.functional import mirror as mirror_mod
 
 DISTROS = ["debian-13", "almalinux-9", "rocky-10", "centos-stream-9"]
@@ -28,9 +29,6 @@ def publish(root):
     }
 
 
-def image_requests(mirror):
-    return [path for path in mirror.requests if path.endswith(".qcow2")]
-
 
 def test_sync_one_release_per_family_then_rerun_changes_nothing(glance, mirror, write_config,
                                                                   imgsync):
@@ -58,16 +56,10 @@ def test_sync_one_release_per_family_then_rerun_changes_nothing(glance, mirror, 
         assert image["architecture"] == "x86_64"
         assert image["os_admin_user"] == user
         assert image["hw_scsi_model"] == "virtio-scsi"
-    assert sorted(image_requests(mirror)) == sorted(
+    assert sorted(mirror.image_requests()) == sorted(
         f"/{path.relative_to(mirror.root).as_posix()}" for path in files.values())
 
-    before = {image["id"]: image["updated_at"] for image in glance.images()}
-    mirror.requests.clear()
-    second = imgsync("--config-file", config, "sync")
-    assert second.returncode == 0, second.stderr
-    assert second.stdout.count("up-to-date") == len(DISTROS)
-    assert image_requests(mirror) == []
-    assert {image["id"]: image["updated_at"] for image in glance.images()} == before
+    checks.rerun_changes_nothing(imgsync, config, glance, mirror, len(DISTROS))
 
 
 def test_check_reports_the_newest_build_of_each(mirror, write_config, imgsync):
@@ -84,4 +76,4 @@ def test_check_reports_the_newest_build_of_each(mirror, write_config, imgsync):
         assert version in lines[distro].split()
         assert f"{mirror.url}{path.relative_to(mirror.root).as_posix()}" in lines[distro]
     assert "2025-03-01" in lines["debian-13"] and "2026-07-14" in lines["centos-stream-9"]
-    assert image_requests(mirror) == []
+    assert mirror.image_requests() == []

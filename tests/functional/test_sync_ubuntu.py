@@ -2,13 +2,11 @@
 
 import os
 
+from tests.functional import checks
 from tests.functional import mirror as mirror_mod
 
 DISTROS = ["ubuntu-22.04", "ubuntu-24.04"]
 
-
-def image_requests(mirror):
-    return [path for path in mirror.requests if path.endswith(".img")]
 
 
 def test_sync_two_releases_then_rerun_changes_nothing(glance, mirror, write_config, imgsync):
@@ -48,15 +46,9 @@ def test_sync_two_releases_then_rerun_changes_nothing(glance, mirror, write_conf
         assert image["hw_qemu_guest_agent"] == "yes"
         assert "imgsync.state" not in image and "imgsync.started_at" not in image
         assert f"{image['name']} {image['id']}" in first.stdout
-    assert len(image_requests(mirror)) == 2
+    assert len(mirror.image_requests()) == 2
 
-    before = {image["id"]: image["updated_at"] for image in glance.images()}
-    mirror.requests.clear()
-    second = imgsync("--config-file", config, "sync")
-    assert second.returncode == 0, second.stderr
-    assert second.stdout.count("up-to-date") == 2
-    assert image_requests(mirror) == []
-    assert {image["id"]: image["updated_at"] for image in glance.images()} == before
+    checks.rerun_changes_nothing(imgsync, config, glance, mirror, 2)
 
 
 def test_new_upstream_build_is_added(glance, mirror, write_config, imgsync):
@@ -109,7 +101,7 @@ def test_dry_run_changes_nothing(glance, mirror, write_config, imgsync):
     run = imgsync("--config-file", write_config(["ubuntu-24.04"]), "sync", "--dry-run")
     assert run.returncode == 0, run.stderr
     assert "would-upload" in run.stdout and "test-Ubuntu 24.04 (20240423)" in run.stdout
-    assert glance.images() == [] and image_requests(mirror) == []
+    assert glance.images() == [] and mirror.image_requests() == []
 
 
 def test_clouds_yaml_and_only_selected_distributions(glance, cloud, mirror, write_config,
