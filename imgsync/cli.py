@@ -15,6 +15,7 @@ from imgsync import drivers as drivers_mod
 from imgsync import exceptions
 from imgsync import glance as glance_mod
 from imgsync import locking
+from imgsync import nova
 from imgsync import sync
 from imgsync import upstream as upstream_mod
 
@@ -114,7 +115,10 @@ def _version():
 
 def cmd_sync(conf, available):
     selected = _selected(conf, available)
-    glance = glance_mod.Glance(glance_mod.connect(conf), active_timeout=conf.active_timeout)
+    connection = glance_mod.connect(conf, compute=conf.skip_images_in_use)
+    glance = glance_mod.Glance(glance_mod.image_proxy(connection),
+                               active_timeout=conf.active_timeout)
+    in_use = nova.ServersInUse(connection) if conf.skip_images_in_use else None
     LOG.info("syncing %s into Glance at %s", ", ".join(d.name for d in selected),
              glance.endpoint())
     settings = sync.Settings(
@@ -124,7 +128,7 @@ def cmd_sync(conf, available):
         pending_grace_period=conf.pending_grace_period)
     with _locks(conf) as locks:
         syncer = sync.Syncer(glance, _upstream(conf), settings, locks,
-                             dry_run=conf.command.dry_run)
+                             dry_run=conf.command.dry_run, in_use=in_use)
         results = sync.run(selected, syncer)
     for result in results:
         detail = result.error or f"{result.name} {result.image_id}".strip()

@@ -8,6 +8,7 @@ from oslo_config import types
 
 KEYSTONE_AUTH_GROUP = "keystone_auth"
 GLANCE_GROUP = "glance"
+NOVA_GROUP = "nova"
 COORDINATION_GROUP = "coordination"
 
 
@@ -95,6 +96,11 @@ default_opts = [
     cfg.IntOpt("pending_grace_period", default=7200, min=0,
                help="Seconds after which an image an interrupted run left pending "
                     "(imgsync.state=pending) is deleted by the next run."),
+    cfg.BoolOpt("skip_images_in_use", default=False,
+                help="Before an expired image is hidden, deactivated or deleted, ask Nova "
+                     "whether servers still use it (GET /servers?image=<id>&all_tenants=1) "
+                     "and leave it alone if so. Needs Nova in the catalog ([nova] adapter "
+                     "options) and a role that may list all projects' servers."),
     cfg.StrOpt("lock_path", default="/run/lock/imgsync",
                help="Directory of the per-driver lock files that keep overlapping runs on "
                     "this host from uploading the same image twice."),
@@ -190,6 +196,7 @@ def register_opts(conf, drivers):
     conf.register_opts(glance_opts, group=GLANCE_GROUP)
     conf.register_opts(coordination_opts, group=COORDINATION_GROUP)
     ks_loading.register_adapter_conf_options(conf, GLANCE_GROUP, include_deprecated=False)
+    ks_loading.register_adapter_conf_options(conf, NOVA_GROUP, include_deprecated=False)
     ks_loading.register_session_conf_options(conf, KEYSTONE_AUTH_GROUP)
     ks_loading.register_auth_conf_options(conf, KEYSTONE_AUTH_GROUP)
     for name, driver_cls in drivers.items():
@@ -208,6 +215,7 @@ def list_opts():
         (GLANCE_GROUP, glance_opts
          + ks_loading.get_adapter_conf_options(include_deprecated=False)),
         (KEYSTONE_AUTH_GROUP, keystone_opts),
+        (NOVA_GROUP, ks_loading.get_adapter_conf_options(include_deprecated=False)),
         (COORDINATION_GROUP, coordination_opts),
     ]
     groups += [(name, cls.opts()) for name, cls in sorted(drivers.available().items())]

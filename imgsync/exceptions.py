@@ -46,3 +46,7 @@ class GlanceError(ImgsyncError):
 
 class CoordinationError(ImgsyncError):
     """The coordination backend of [coordination] backend_url failed."""
+
+
+class NovaError(ImgsyncError):
+    """Nova could not say whether servers use an image."""

@@ -22,12 +22,15 @@ _RETRIES = 5
 """Retries of an idempotent call: about 30 s in all with the default poll interval."""
 
 
-def connect(conf):
-    """openstacksdk's image proxy, from ``[glance] cloud`` or the ``[keystone_auth]`` group."""
+def connect(conf, compute=False):
+    """An openstacksdk Connection from ``[glance] cloud`` or the ``[keystone_auth]`` group.
+
+    ``compute`` also enables Nova (``[nova]`` adapter options) for the in-use check.
+    """
     try:
         if conf.glance.cloud:
             return openstack.connect(cloud=conf.glance.cloud, region_name=conf.glance.region_name,
-                                     app_name="imgsync").image
+                                     app_name="imgsync")
         if not conf.keystone_auth.auth_type:
             raise exceptions.ConfigError(
                 "no Glance credentials: set [glance] cloud or the [keystone_auth] group "
@@ -36,11 +39,20 @@ def connect(conf):
         session = ks_loading.load_session_from_conf_options(
             conf, imgsync_conf.KEYSTONE_AUTH_GROUP, auth=auth)
         return openstack.connection.Connection(
-            session=session, oslo_conf=conf, service_types={"image"}, app_name="imgsync").image
+            session=session, oslo_conf=conf, app_name="imgsync",
+            service_types={"image", "compute"} if compute else {"image"})
     except sdk_exceptions.ConfigException as exc:
         raise exceptions.ConfigError(f"[glance] cloud: {exc}") from exc
     except ks_exceptions.auth_plugins.AuthPluginException as exc:
         raise exceptions.ConfigError(f"[keystone_auth]: {exc}") from exc
+    except (ks_exceptions.ClientException, sdk_exceptions.SDKException) as exc:
+        raise exceptions.GlanceError(f"cannot connect to Glance: {exc}") from exc
+
+
+def image_proxy(connection):
+    """openstacksdk's image proxy (building it authenticates and finds Glance)."""
+    try:
+        return connection.image
     except (ks_exceptions.ClientException, sdk_exceptions.SDKException) as exc:
         raise exceptions.GlanceError(f"cannot connect to Glance: {exc}") from exc
 

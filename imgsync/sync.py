@@ -18,6 +18,7 @@ UP_TO_DATE = "up-to-date"
 FAILED = "failed"
 LOCKED = "locked"
 CLEANED = "cleaned"
+IN_USE = "kept-in-use"
 EXPIRE_ACTIONS = ("none", "hide", "deactivate", "delete")
 PAST = {"upload": UPLOADED, "hide": "hidden", "deactivate": "deactivated",
         "delete": "deleted", "clean": CLEANED, "rename": "renamed"}
@@ -79,8 +80,10 @@ def is_synced(image, release):
 class Syncer:
     """Brings one driver's releases into Glance and rotates its old images out."""
 
-    def __init__(self, glance, upstream, settings, locks, dry_run=False):
+    def __init__(self, glance, upstream, settings, locks, dry_run=False, in_use=None):
         self.glance = glance
+        self.in_use = in_use
+        """Optional ``in_use(image_id)``: images servers still use are never expired."""
         self.upstream = upstream
         self.settings = settings
         self.locks = locks
@@ -186,6 +189,12 @@ class Syncer:
                            reverse=True)
             for image in same_arch[keep:]:
                 if "id" not in image or _already(image, action):
+                    continue
+                if self.in_use and self.in_use(image["id"]):
+                    LOG.info("%s: image %s (%s) is still used by servers; not %s",
+                             distro, image["id"], image["name"], PAST[action])
+                    results.append(Result(distro, IN_USE, image.get("imgsync.version", "-"),
+                                          image["name"], image["id"]))
                     continue
                 LOG.info("%s: %s image %s (%s), older than the newest %d", distro, action,
                          image["id"], image["name"], keep)

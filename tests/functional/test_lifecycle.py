@@ -200,3 +200,21 @@ def test_latest_name_moves_to_the_new_image_once_it_is_active(glance, mirror, wr
     assert back.returncode == 0, back.stderr
     assert sorted(i["name"] for i in glance.images()) == [
         "test-Ubuntu 24.04 (20240401)", "test-Ubuntu 24.04 (20240501)"]
+
+
+def test_in_use_check_without_nova_expires_nothing(glance, mirror, write_config, imgsync):
+    """The test cloud has no Nova: with skip_images_in_use the run fails clearly and the
+    older image stays as it was, rather than being expired on a guess."""
+    root = mirror.root / "ubuntu"
+    config = write_config([UBUNTU], extra=f"[DEFAULT]\nskip_images_in_use = true\n"
+                                          f"[{UBUNTU}]\nkeep_versions = 1\n")
+    mirror_mod.add_ubuntu_build(root, "24.04", "20240401")
+    first = imgsync("--config-file", config, "sync")
+    assert first.returncode == 0, first.stderr
+    mirror_mod.add_ubuntu_build(root, "24.04", "20240501")
+    second = imgsync("--config-file", config, "sync")
+    assert second.returncode == 1
+    assert "compute" in second.stderr.lower() or "nova" in second.stderr.lower()
+    assert "Traceback" not in second.stderr
+    state = {i["imgsync.version"]: (i["status"], i["os_hidden"]) for i in glance.images()}
+    assert state == {"20240401": ("active", False), "20240501": ("active", False)}
