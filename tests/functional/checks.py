@@ -4,6 +4,8 @@ import subprocess
 import sys
 import time
 
+from tests.functional import mirror
+
 
 def rerun_changes_nothing(imgsync, config, glance, mirror, count):
     """A second run reports ``count`` drivers up to date, reads no image and changes nothing."""
@@ -14,6 +16,15 @@ def rerun_changes_nothing(imgsync, config, glance, mirror, count):
     assert second.stdout.count("up-to-date") == count
     assert mirror.image_requests() == []
     assert {image["id"]: image["updated_at"] for image in glance.images()} == before
+
+
+def stored_as_published(image, name, path):
+    """The image is active, public, named ``test-<name>`` and holds exactly ``path``'s bytes."""
+    assert image["name"] == f"test-{name}"
+    assert image["status"] == "active" and image["visibility"] == "public"
+    assert (image["disk_format"], image["container_format"]) == ("qcow2", "bare")
+    assert image["size"] == path.stat().st_size
+    assert image["os_hash_value"] == mirror.sha(path, "sha512")
 
 
 def start_sync(config):

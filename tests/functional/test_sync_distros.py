@@ -42,11 +42,7 @@ def test_sync_one_release_per_family_then_rerun_changes_nothing(glance, mirror, 
     for distro, image in images.items():
         name, version, os_distro, os_version, user = EXPECTED[distro]
         path = files[distro]
-        assert image["name"] == f"test-{name}"
-        assert image["status"] == "active" and image["visibility"] == "public"
-        assert (image["disk_format"], image["container_format"]) == ("qcow2", "bare")
-        assert image["size"] == path.stat().st_size
-        assert image["os_hash_value"] == mirror_mod.sha(path, "sha512")
+        checks.stored_as_published(image, name, path)
         assert image["imgsync.version"] == version
         assert image["imgsync.url"] == (
             f"{mirror.url}{path.relative_to(mirror.root).as_posix()}")

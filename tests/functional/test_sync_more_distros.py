@@ -54,11 +54,7 @@ def test_sync_one_release_per_family_then_rerun_changes_nothing(glance, mirror, 
     for distro, image in images.items():
         name, os_distro, os_version, user = expected[distro]
         path = files[distro]
-        assert image["name"] == f"test-{name}"
-        assert image["status"] == "active" and image["visibility"] == "public"
-        assert (image["disk_format"], image["container_format"]) == ("qcow2", "bare")
-        assert image["size"] == path.stat().st_size
-        assert image["os_hash_value"] == mirror_mod.sha(path, "sha512")
+        checks.stored_as_published(image, name, path)
         assert (image["os_distro"], image["os_version"]) == (os_distro, os_version)
         assert image["os_admin_user"] == user
         assert image["architecture"] == "x86_64"
