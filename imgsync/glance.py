@@ -146,12 +146,18 @@ class Glance:
         return self._request("GET", f"/images/{image_id}", f"show image {image_id}",
                              retries=_RETRIES).json()
 
-    def wait_active(self, image_id):
-        """Poll until the image is active; fail on any other final state or a time-out."""
+    def wait_active(self, image_id, imported=False):
+        """Poll until the image is active; fail on any other final state or a time-out.
+
+        After an import (``imported``) also wait for Glance's import task to drop its
+        lock (``os_glance_import_task``): until then the task may still save the image
+        as it read it, and would undo a change made in between, e.g. its publication.
+        """
         deadline = time.monotonic() + self.active_timeout
         while True:
             image = self.get(image_id)
-            if image["status"] == "active":
+            if image["status"] == "active" and not (imported
+                                                    and image.get("os_glance_import_task")):
                 return image
             if image.get("os_glance_failed_import"):
                 raise exceptions.GlanceError(

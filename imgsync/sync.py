@@ -231,7 +231,7 @@ class Syncer:
         try:
             if method == "web-download":
                 self.glance.start_import(image_id, method, uri=release.url)
-                image = self.glance.wait_active(image_id)
+                image = self.glance.wait_active(image_id, imported=True)
                 size = self._check_web_download(image, release)
             else:
                 with self.upstream.open(release.url) as (chunks, length):
@@ -239,7 +239,7 @@ class Syncer:
                     self.glance.upload(image_id, body, stage=method == "glance-direct")
                 if method == "glance-direct":
                     self.glance.start_import(image_id, method)
-                image = self.glance.wait_active(image_id)
+                image = self.glance.wait_active(image_id, imported=method == "glance-direct")
                 self._check_stored(image, body)
                 size = body.bytes_read
             self.glance.publish(image_id, self.settings.visibility)

@@ -213,7 +213,7 @@ def test_in_use_check_without_nova_expires_nothing(glance, mirror, write_config,
     assert first.returncode == 0, first.stderr
     mirror_mod.add_ubuntu_build(root, "24.04", "20240501")
     second = imgsync("--config-file", config, "sync")
-    assert second.returncode == 1
+    assert second.returncode == 1, second.stdout + second.stderr
     assert "compute" in second.stderr.lower() or "nova" in second.stderr.lower()
     assert "Traceback" not in second.stderr
     state = {i["imgsync.version"]: (i["status"], i["os_hidden"]) for i in glance.images()}
