@@ -2,6 +2,7 @@
 
 import contextlib
 import fcntl
+import itertools
 import logging
 import os
 import socket
@@ -38,7 +39,7 @@ class FileLocks:
         path = os.path.join(self.directory, f"{name}.lock")
         with open(path, "a") as handle:
             deadline = time.monotonic() + self.timeout
-            while True:
+            for attempt in itertools.count():
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
@@ -46,11 +47,17 @@ class FileLocks:
                     if time.monotonic() >= deadline:
                         yield False
                         return
+                    if attempt == 0:
+                        _waiting(name, self.timeout)
                     time.sleep(self.poll_interval)
             try:
                 yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _waiting(name, timeout):
+    LOG.info("%s: another imgsync run holds its lock; waiting up to %d s", name, timeout)
 
 
 def mask_url(url):
@@ -137,7 +144,10 @@ class ToozLocks:
         """Yield True once ``imgsync-<name>`` is held, or False after ``timeout`` seconds."""
         lock = self._coordinator.get_lock(f"imgsync-{name}".encode())
         try:
-            held = lock.acquire(blocking=self.timeout if self.timeout else False)
+            held = lock.acquire(blocking=False)
+            if not held and self.timeout:
+                _waiting(name, self.timeout)
+                held = lock.acquire(blocking=self.timeout)
         except tooz.ToozError as exc:
             raise self._error(f"cannot lock imgsync-{name}", exc) from exc
         if not held:

@@ -1,7 +1,9 @@
 """Checks and helpers shared by the functional tests."""
 
+import pathlib
 import subprocess
 import sys
+import threading
 import time
 
 from tests.functional import mirror
@@ -27,9 +29,9 @@ def stored_as_published(image, name, path):
     assert image["os_hash_value"] == mirror.sha(path, "sha512")
 
 
-def start_sync(config):
+def start_sync(config, stderr=subprocess.PIPE):
     return subprocess.Popen([sys.executable, "-m", "imgsync", "--config-file", str(config),
-                             "sync"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "sync"], stdout=subprocess.PIPE, stderr=stderr, text=True)
 
 
 def wait_for(predicate, timeout=60):
@@ -42,17 +44,40 @@ def wait_for(predicate, timeout=60):
     raise AssertionError("condition not reached in time")
 
 
-def overlapping_runs(glance, mirror, first_config, second_config, second_word):
-    """Start a sync, start another once the first has created its image; both must end
-    well with exactly one upload, the second reporting ``second_word``."""
-    mirror.set_faults(slow=0.05)
-    first = start_sync(first_config)
-    wait_for(lambda: glance.images())
-    later = start_sync(second_config)
-    outputs = [p.communicate(timeout=240) for p in (first, later)]
+def overlapping_runs(glance, mirror, first_config, second_config, second_word, workdir):
+    """Two syncs of one driver at once: both must end well with exactly one upload.
+
+    The mirror holds the image back, so the first run is mid-download, holding the
+    driver's lock, for as long as the test needs: the second run then reports
+    ``locked`` before the image is released, or (``up-to-date``, with lock_timeout)
+    says it waits for the lock, the image is released, and it finds the upload done.
+    """
+    release = threading.Event()
+    mirror.set_faults(hold=release)
+    first, later = start_sync(first_config), None
+    try:
+        wait_for(mirror.image_requests)
+        log = pathlib.Path(workdir, "second.log")
+        with open(log, "w") as stderr:
+            later = start_sync(second_config, stderr=stderr)
+            if second_word == "locked":
+                second_out = later.communicate(timeout=120)[0]
+            else:
+                wait_for(lambda: "waiting up to" in log.read_text(), timeout=120)
+        release.set()
+        first_out, first_err = first.communicate(timeout=240)
+        if second_word != "locked":
+            second_out = later.communicate(timeout=240)[0]
+    finally:
+        release.set()
+        for process in (first, later):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.communicate()
+    outputs = (first_out, first_err, second_out, log.read_text())
     assert (first.returncode, later.returncode) == (0, 0), outputs
     image, = glance.images()
     assert image["status"] == "active"
-    assert "uploaded" in outputs[0][0] and second_word in outputs[1][0]
+    assert "uploaded" in first_out and second_word in second_out, outputs
     assert len(mirror.image_requests()) == 1
     return image

@@ -17,9 +17,10 @@ from tests.functional import stack as stack_mod
 
 @pytest.fixture(scope="session")
 def cloud(tmp_path_factory):
-    """Keystone + Glance under uwsgi on loopback, started once per test session."""
+    """Keystone and both Glances under uwsgi on loopback, started once per test session."""
     venv = stack_mod.ensure_service_venv()
-    with stack_mod.OpenStackStack(tmp_path_factory.mktemp("openstack"), venv=venv) as stack:
+    with stack_mod.OpenStackStack(tmp_path_factory.mktemp("openstack"), venv=venv,
+                                  production=True) as stack:
         yield stack
 
 
@@ -70,6 +71,13 @@ def admin_session(cloud):
     return ks_session.Session(auth=v3.Password(**cloud.admin))
 
 
+@pytest.fixture(scope="session")
+def tenant_session(cloud):
+    """The member-role user of another project, who tries to steer imgsync."""
+    auth = {key: value for key, value in cloud.tenant.items() if key != "project_id"}
+    return ks_session.Session(auth=v3.Password(**auth))
+
+
 class GlanceView:
     """Reads Glance directly (not through imgsync) to check what a run left there."""
 
@@ -87,15 +95,50 @@ class GlanceView:
             found += response.json()["images"]
         return found
 
+    def get(self, image_id):
+        response = self.session.get(f"{self.url}/images/{image_id}")
+        response.raise_for_status()
+        return response.json()
+
     def delete_all(self):
         for image in self.images():
             self.session.delete(f"{self.url}/images/{image['id']}").raise_for_status()
+
+    def as_user(self, session):
+        """The same Glance seen by another account."""
+        return GlanceView(session, self.url[:-len("/v2")])
+
+    def create(self, data=None, **fields):
+        """Create an image as this view's account (``data`` uploaded if given); the
+        response to the create request."""
+        body = {"disk_format": "qcow2", "container_format": "bare", **fields}
+        response = self.session.post(f"{self.url}/images", json=body, raise_exc=False)
+        if data is not None and response.ok:
+            self.session.put(f"{self.url}/images/{response.json()['id']}/file", data=data,
+                             headers={"Content-Type": "application/octet-stream"}
+                             ).raise_for_status()
+        return response
+
+    def patch(self, image_id, ops):
+        """Apply JSON-patch ops as this view's account; the response."""
+        return self.session.patch(
+            f"{self.url}/images/{image_id}", json=ops, raise_exc=False,
+            headers={"Content-Type": "application/openstack-images-v2.1-json-patch"})
 
 
 @pytest.fixture
 def glance(cloud, admin_session):
     """A clean Glance for each test, and a view to check it with."""
     view = GlanceView(admin_session, cloud.glance_url)
+    view.delete_all()
+    yield view
+    view.delete_all()
+
+
+@pytest.fixture
+def production(cloud, admin_session):
+    """The production-like Glance (conversion to raw, property protections, quota), clean."""
+    view = GlanceView(admin_session, cloud.production_url)
     view.delete_all()
     yield view
     view.delete_all()
@@ -113,10 +156,12 @@ def write_config(tmp_path, cloud, mirror):
 
     Each driver reads the mirror directory named after its family, the part of its
     name before the first dash (``ubuntu/``, ``debian/``, ``centos/``...), unless
-    ``sites`` maps it to another one.
+    ``sites`` maps it to another one. ``account`` is an account of the stack (admin,
+    service), ``region`` the Glance's (the production-like one is in
+    ``cloud.production_region``).
     """
-    def write(distributions, extra="", sites=None):
-        auth = cloud.admin
+    def write(distributions, extra="", sites=None, account="admin", region=None):
+        auth = getattr(cloud, account)
         sites = sites or {}
         groups = "".join(
             f"[{name}]\nbase_url = {mirror.url}{sites.get(name, name.split('-')[0])}/\n\n"
@@ -138,7 +183,7 @@ def write_config(tmp_path, cloud, mirror):
             f"project_name = {auth['project_name']}\n"
             f"user_domain_name = {auth['user_domain_name']}\n"
             f"project_domain_name = {auth['project_domain_name']}\n\n"
-            f"[glance]\nregion_name = {cloud.region_name}\n\n"
+            f"[glance]\nregion_name = {region or cloud.region_name}\n\n"
             + groups + extra)
         return path
     return write

@@ -14,6 +14,7 @@ import threading
 import time
 
 IMAGE_SUFFIXES = (".img", ".qcow2", ".raw", ".bz2", ".gz", ".xz")
+HOLD_TIMEOUT = 120
 UBUNTU = {"20.04": "focal", "22.04": "jammy", "24.04": "noble", "26.04": "resolute"}
 
 
@@ -75,7 +76,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     Faults for tests: ``server.omit_length`` sends files without a Content-Length
     (the body ends when the connection closes); ``server.truncate`` sends only the
     first half of each image file after announcing its full length; ``server.slow``
-    pauses that many seconds after each 64 KiB of an image file.
+    pauses that many seconds after each 64 KiB of an image file; ``server.hold``, a
+    threading.Event, keeps each image file back until the test sets it (at most
+    HOLD_TIMEOUT seconds).
     """
 
     def do_GET(self):
@@ -88,6 +91,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         super().send_header(keyword, value)
 
     def copyfile(self, source, outputfile):
+        if self.server.hold is not None and self.path.endswith(IMAGE_SUFFIXES):
+            self.server.hold.wait(HOLD_TIMEOUT)
         if self.server.truncate and self.path.endswith(".img"):
             outputfile.write(source.read(os.fstat(source.fileno()).st_size // 2))
             return
@@ -115,6 +120,7 @@ class Mirror:
         self._server.omit_length = False
         self._server.truncate = False
         self._server.slow = 0
+        self._server.hold = None
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.1}, daemon=True)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
@@ -127,16 +133,19 @@ class Mirror:
         """Paths of image files asked for (listings and checksum files left out)."""
         return [path for path in self.requests if path.endswith(IMAGE_SUFFIXES)]
 
-    def set_faults(self, omit_length=False, truncate=False, slow=0):
+    def set_faults(self, omit_length=False, truncate=False, slow=0, hold=None):
         self._server.omit_length = omit_length
         self._server.truncate = truncate
         self._server.slow = slow
+        self._server.hold = hold
 
     def __enter__(self):
         self._thread.start()
         return self
 
     def __exit__(self, *exc):
+        if self._server.hold is not None:
+            self._server.hold.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

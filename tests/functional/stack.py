@@ -26,11 +26,17 @@ import requests
 
 SERVICE_VENV_ENV = "IMGSYNC_SERVICE_VENV"
 # Pinned to the releases the suite was verified with; bump deliberately.
-SERVICE_PACKAGES = ("glance==33.0.0", "keystone==30.0.0", "uwsgi==2.0.31")
+SERVICE_PACKAGES = ("glance==33.0.0", "keystone==30.0.0", "pyuwsgi==2.0.30.post1")
 VENV_MARKER = ".imgsync-service-venv"
 VENV_SCRIPTS = ("uwsgi", "keystone-manage", "glance-manage")
 
 REGION = "RegionOne"
+PRODUCTION_REGION = "RegionTwo"
+"""Region of the production-like Glance (conversion to raw, property protections)."""
+PROPERTY_PROTECTIONS = Path(__file__).resolve().parents[2] / "etc" / "imgsync" / \
+    "glance-property-protections.conf"
+PRODUCTION_QUOTA_MB = 48
+"""user_storage_quota of the production-like Glance: per project, in MiB."""
 HOST = "127.0.0.1"
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 15.0
@@ -67,7 +73,7 @@ enabled_backends = local:file
 enabled_import_methods = [glance-direct,web-download]
 node_staging_uri = file://{dir}/staging
 show_image_direct_url = false
-
+{default_extra}
 [database]
 # sqlite locks the whole file: wait for a writer instead of failing an import at once
 connection = sqlite:///{dir}/glance.sqlite?timeout=60
@@ -104,14 +110,37 @@ project_domain_name = Default
 
 [oslo_concurrency]
 lock_path = {dir}/locks
+{sections_extra}"""
+
+PRODUCTION_DEFAULT = """\
+hashing_algorithm = sha256
+user_storage_quota = {quota}MB
+property_protection_file = {protections}
+property_protection_rule_format = roles
+"""
+
+PRODUCTION_SECTIONS = """
+[image_import_opts]
+image_import_plugins = ['image_conversion']
+
+[image_conversion]
+output_format = raw
+
+[wsgi]
+# under uwsgi sys.executable is not Python: the conversion's qemu-img runs through this
+python_interpreter = {python}
+"""
+
+PRODUCTION_UWSGI = """\
+# read a request body before Glance sees it, as a buffering front (nginx's default
+# proxy_request_buffering) does: an early answer such as a 413 then reaches the client
+post-buffering = 65536
 """
 
 UWSGI_INI = """\
 [uwsgi]
 http = {host}:{port}
 module = {module}
-home = {venv}
-env = {config_env}={dir}
 master = true
 processes = 2
 threads = 2
@@ -243,23 +272,36 @@ def _find_paste_ini(venv: Path) -> Path:
 class OpenStackStack:
     """Keystone and Glance on free loopback ports, their state under workdir.
 
-    The state is throwaway: start() wipes workdir/keystone and workdir/glance.
+    With ``production``, a second Glance in region RegionTwo behaves as production
+    clouds do: it converts imported images to raw, hashes with sha256, protects
+    ``source`` and ``imgsync.*`` with imgsync's shipped property-protections file and
+    has a per-project storage quota. Keystone then also has a ``tenant`` project
+    with a member-role user (``self.tenant``) and an ``imgsync`` project whose user
+    has only the member and imgsync roles (``self.service``).
+    The state is throwaway: start() wipes workdir/keystone and workdir/glance*.
     """
 
-    def __init__(self, workdir: Path, venv: Path | None = None):
+    def __init__(self, workdir: Path, venv: Path | None = None, production: bool = False):
         self.workdir = Path(workdir)
         self.venv = Path(venv) if venv else None
+        self.production = production
         self.keystone_dir = self.workdir / "keystone"
         self.glance_dir = self.workdir / "glance"
+        self.production_dir = self.workdir / "glance-production"
         self.region_name = REGION
+        self.production_region = PRODUCTION_REGION
         self._admin_password = secrets.token_hex(12)
         self._glance_password = secrets.token_hex(12)
         self._procs: list[subprocess.Popen] = []
         self.keystone_port = 0
         self.glance_port = 0
+        self.production_port = 0
         self.auth_url = ""
         self.glance_url = ""
+        self.production_url = ""
         self.admin: dict[str, str] = {}
+        self.tenant: dict[str, str] = {}
+        self.service: dict[str, str] = {}
 
     def __enter__(self) -> OpenStackStack:
         return self.start()
@@ -268,28 +310,54 @@ class OpenStackStack:
         self.stop()
 
     def start(self) -> OpenStackStack:
-        """Start Keystone, register Glance in it, then start Glance."""
+        """Start Keystone, register the Glances in it, then start them."""
         self.venv = ensure_service_venv(self.venv)
-        self.keystone_port, self.glance_port = _free_ports(2)
+        self.keystone_port, self.glance_port, self.production_port = _free_ports(3)
         self.auth_url = f"http://{HOST}:{self.keystone_port}/v3"
         self.glance_url = f"http://{HOST}:{self.glance_port}"
-        self.admin = {
-            "auth_url": self.auth_url,
-            "username": "admin",
-            "password": self._admin_password,
-            "project_name": "admin",
-            "user_domain_name": "Default",
-            "project_domain_name": "Default",
-        }
+        self.production_url = f"http://{HOST}:{self.production_port}"
+        self.admin = self._account("admin", self._admin_password, "admin")
         atexit.register(self.stop)
         try:
             self._start_keystone()
-            self._register_glance()
-            self._start_glance()
+            api = _KeystoneAdmin(self.auth_url, self._admin_password)
+            self._register_glance(api, self.region_name, self.glance_url)
+            if self.production:
+                api.post("regions", "region", {"id": self.production_region})
+                self._register_glance(api, self.production_region, self.production_url)
+                self.tenant = self._add_account(api, "tenant", ["member"])
+                self.service = self._add_account(api, "imgsync", ["member", "imgsync"])
+            self._start_glance(self.glance_dir, self.glance_port)
+            if self.production:
+                self._start_glance(self.production_dir, self.production_port, production=True)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _account(self, name: str, password: str, project: str) -> dict[str, str]:
+        return {
+            "auth_url": self.auth_url,
+            "username": name,
+            "password": password,
+            "project_name": project,
+            "user_domain_name": "Default",
+            "project_domain_name": "Default",
+        }
+
+    def _add_account(self, api: _KeystoneAdmin, name: str, roles: list[str]) -> dict[str, str]:
+        """A project ``name`` and a user ``name`` holding ``roles`` on it, and only those."""
+        password = secrets.token_hex(12)
+        project = api.post("projects", "project", {"name": name, "domain_id": "default"})
+        user = api.post("users", "user", {"name": name, "password": password,
+                                          "domain_id": "default"})
+        for role in roles:
+            try:
+                role_id = api.role_id(role)
+            except IndexError:
+                role_id = api.post("roles", "role", {"name": role})["id"]
+            api.put(f"projects/{project['id']}/users/{user['id']}/roles/{role_id}")
+        return {**self._account(name, password, name), "project_id": project["id"]}
 
     def stop(self) -> None:
         """Terminate the uwsgi process groups; safe to call more than once."""
@@ -350,42 +418,36 @@ class OpenStackStack:
             ready_url=self.auth_url,
         )
 
-    def _register_glance(self) -> None:
-        """Create the image service, its endpoints and the glance service user."""
-        api = _KeystoneAdmin(self.auth_url, self._admin_password)
-        service = api.post("services", "service", {"type": "image", "name": "glance"})
+    def _register_glance(self, api: _KeystoneAdmin, region: str, url: str) -> None:
+        """Create the image service (once), its endpoints in ``region`` and the glance user."""
+        services = api.get("services", {"type": "image"})["services"]
+        if services:
+            service = services[0]
+        else:
+            service = api.post("services", "service", {"type": "image", "name": "glance"})
+            project = api.post("projects", "project", {"name": "service",
+                                                       "domain_id": "default"})
+            user = api.post("users", "user", {"name": "glance",
+                                              "password": self._glance_password,
+                                              "domain_id": "default"})
+            api.put(f"projects/{project['id']}/users/{user['id']}/roles/{api.role_id('admin')}")
         for interface in ("public", "internal", "admin"):
-            api.post(
-                "endpoints",
-                "endpoint",
-                {
-                    "service_id": service["id"],
-                    "interface": interface,
-                    "region_id": self.region_name,
-                    "url": self.glance_url,
-                },
-            )
-        project = api.post("projects", "project", {"name": "service", "domain_id": "default"})
-        user = api.post(
-            "users",
-            "user",
-            {
-                "name": "glance",
-                "password": self._glance_password,
-                "domain_id": "default",
-            },
-        )
-        role_id = api.role_id("admin")
-        api.put(f"projects/{project['id']}/users/{user['id']}/roles/{role_id}")
+            api.post("endpoints", "endpoint", {"service_id": service["id"],
+                                               "interface": interface, "region_id": region,
+                                               "url": url})
 
     # Glance
 
-    def _start_glance(self) -> None:
-        gdir = self.glance_dir
+    def _start_glance(self, gdir: Path, port: int, production: bool = False) -> None:
         shutil.rmtree(gdir, ignore_errors=True)
         for sub in ("images", "staging", "tasks", "locks"):
             (gdir / sub).mkdir(parents=True, exist_ok=True)
         conf = gdir / "glance-api.conf"
+        default_extra = sections_extra = ""
+        if production:
+            default_extra = PRODUCTION_DEFAULT.format(quota=PRODUCTION_QUOTA_MB,
+                                                      protections=PROPERTY_PROTECTIONS)
+            sections_extra = PRODUCTION_SECTIONS.format(python=self.venv / "bin" / "python")
         conf.write_text(
             GLANCE_CONF.format(
                 dir=gdir,
@@ -393,6 +455,8 @@ class OpenStackStack:
                 paste_ini=_find_paste_ini(self.venv),
                 auth_url=self.auth_url,
                 password=self._glance_password,
+                default_extra=default_extra,
+                sections_extra=sections_extra,
             )
         )
         manage = str(self.venv / "bin" / "glance-manage")
@@ -400,16 +464,18 @@ class OpenStackStack:
         _use_wal(gdir / "glance.sqlite")
         self._serve(
             gdir,
-            self.glance_port,
+            port,
             "glance.wsgi.api:application",
             "OS_GLANCE_CONFIG_DIR",
-            ready_url=f"{self.glance_url}/versions",
+            ready_url=f"http://{HOST}:{port}/versions",
+            extra=PRODUCTION_UWSGI if production else "",
         )
 
     # uwsgi processes
 
     def _serve(
-        self, service_dir: Path, port: int, module: str, config_env: str, ready_url: str
+        self, service_dir: Path, port: int, module: str, config_env: str, ready_url: str,
+        extra: str = "",
     ) -> None:
         """Run module under uwsgi, logging to service_dir/uwsgi.log, until ready_url answers."""
         ini = service_dir / "uwsgi.ini"
@@ -418,16 +484,15 @@ class OpenStackStack:
                 host=HOST,
                 port=port,
                 module=module,
-                venv=self.venv,
-                config_env=config_env,
-                dir=service_dir,
             )
+            + extra
         )
         log = service_dir / "uwsgi.log"
         with open(log, "ab") as out:
             proc = subprocess.Popen(
                 [str(self.venv / "bin" / "uwsgi"), "--ini", str(ini)],
-                env=_child_env(),
+                # pyuwsgi starts Python before it reads the ini: set the variable here
+                env={**_child_env(), config_env: str(service_dir)},
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -506,6 +571,12 @@ class _KeystoneAdmin:
         )
         resp.raise_for_status()
         return resp.json()[key]
+
+    def get(self, path: str, params: dict) -> dict:
+        resp = requests.get(f"{self.base}/{path}", params=params, headers=self.headers,
+                            timeout=30)
+        resp.raise_for_status()
+        return resp.json()
 
     def put(self, path: str) -> None:
         resp = requests.put(f"{self.base}/{path}", headers=self.headers, timeout=30)

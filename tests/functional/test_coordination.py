@@ -19,7 +19,7 @@ def test_coordination_lock_serialises_runs_with_separate_lock_paths(
     other = tmp_path / "host-b.conf"
     other.write_text(config.read_text().replace(str(tmp_path / "host-a"),
                                                 str(tmp_path / "host-b")))
-    image = checks.overlapping_runs(glance, mirror, config, other, second)
+    image = checks.overlapping_runs(glance, mirror, config, other, second, tmp_path)
     assert image["imgsync.version"] == "20240423"
     assert not (tmp_path / "host-a").exists() and not (tmp_path / "host-b").exists()
 

@@ -3,7 +3,7 @@
 import shutil
 import signal
 import subprocess
-import time
+import threading
 
 import pytest
 
@@ -137,14 +137,15 @@ def test_run_killed_mid_upload_is_cleaned_up_by_the_next(glance, mirror, write_c
                                                          imgsync):
     mirror_mod.add_ubuntu_build(mirror.root / "ubuntu", "24.04", "20240423")
     config = write_config([UBUNTU])
-    mirror.set_faults(slow=0.1)
+    release = threading.Event()
+    mirror.set_faults(hold=release)
     process = checks.start_sync(config)
     try:
-        checks.wait_for(lambda: glance.images())
-        time.sleep(1)
+        checks.wait_for(mirror.image_requests)   # the image record exists, its data is due
     finally:
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=30)
+        release.set()
     leftover, = glance.images()
     assert leftover["imgsync.state"] == "pending" and leftover["os_hidden"] is True
     assert leftover["visibility"] == "private" and leftover["status"] != "active"
@@ -164,7 +165,7 @@ def test_run_killed_mid_upload_is_cleaned_up_by_the_next(glance, mirror, write_c
 
 @pytest.mark.parametrize("lock_timeout,second", [(0, "locked"), (120, "up-to-date")])
 def test_overlapping_runs_upload_each_version_once(glance, mirror, write_config, lock_timeout,
-                                                   second):
+                                                   second, tmp_path):
     """The second run skips the driver being synced, or waits and finds it up to date.
 
     One driver only: the test Glance's sqlite cannot take two concurrent imports
@@ -172,7 +173,7 @@ def test_overlapping_runs_upload_each_version_once(glance, mirror, write_config,
     """
     mirror_mod.add_ubuntu_build(mirror.root / "ubuntu", "24.04", "20240423")
     config = write_config([UBUNTU], extra=f"[DEFAULT]\nlock_timeout = {lock_timeout}\n")
-    image = checks.overlapping_runs(glance, mirror, config, config, second)
+    image = checks.overlapping_runs(glance, mirror, config, config, second, tmp_path)
     assert image["imgsync.version"] == "20240423"
 
 
