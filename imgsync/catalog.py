@@ -11,7 +11,6 @@ import tempfile
 import yaml
 
 from imgsync import exceptions
-from imgsync import glance as glance_mod
 from imgsync import ordering
 
 LOG = logging.getLogger(__name__)
@@ -238,14 +237,14 @@ def write_upstream(directory, drivers, prefix, visibility):
 
 
 def write_glance(directory, glance, make_driver, names, prefix, visibility):
-    """Write the catalog of the finished imgsync images in Glance, with their image ids.
+    """Write the catalog of the finished images imgsync's project has in Glance, with ids.
 
     ``make_driver(name)`` returns the configured driver of that name, or None when it
     is not installed; ``names`` are the drivers of this run. A family without any image
     loses its file.
     """
     images = {}
-    for image in glance.images(source=glance_mod.SOURCE):
+    for image in glance.synced_images():
         images.setdefault(image.get("imgsync.distro"), []).append(image)
     families = {}
     for name in sorted(set(images) | set(names)):

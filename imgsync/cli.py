@@ -16,6 +16,7 @@ from imgsync import exceptions
 from imgsync import glance as glance_mod
 from imgsync import locking
 from imgsync import nova
+from imgsync import reserved
 from imgsync import sync
 from imgsync import upstream as upstream_mod
 
@@ -100,6 +101,9 @@ def _selected(conf, available):
         raise exceptions.ConfigError(
             f"{source}: unknown driver {', '.join(unknown)} "
             f"(installed: {', '.join(sorted(available))})")
+    reserved.check(conf.properties, "[DEFAULT] properties")
+    for name in names:
+        reserved.check(conf[name].properties, f"[{name}] properties")
     upstream = _upstream(conf)
     return [available[name](name, conf[name], upstream, conf.properties) for name in names]
 
@@ -135,7 +139,17 @@ def cmd_sync(conf, available):
         print(f"{result.distro:<20} {result.action:<13} {result.version:<14} {detail}")
     if conf.catalog_dir and not conf.command.dry_run:
         _write_glance_catalog(conf, available, glance, [d.name for d in selected])
+    _warn_foreign(glance.foreign)
     return EXIT_FAILED if any(r.action == sync.FAILED for r in results) else EXIT_OK
+
+
+def _warn_foreign(foreign):
+    """One warning for the images of other projects that look like imgsync's."""
+    if foreign:
+        LOG.warning("ignored %d images of other projects that carry imgsync's properties "
+                    "(source=imgsync): %s", len(foreign),
+                    ", ".join(f"{image_id} (owner {owner})"
+                              for image_id, owner in sorted(foreign.items())))
 
 
 def _locks(conf):

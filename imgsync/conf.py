@@ -64,7 +64,9 @@ default_opts = [
                     "Names are '<prefix><display name> (<version>)'."),
     cfg.Opt("properties", type=Properties(), default={},
             help="Glance properties added to every image, as a comma-separated list "
-                 "of key=value, e.g. 'hw_qemu_guest_agent=yes,os_type=linux'."),
+                 "of key=value, e.g. 'hw_qemu_guest_agent=yes,os_type=linux'. Glance's "
+                 "core attributes, os_glance_*, source, imgsync.*, image_build_date and "
+                 "architecture are reserved."),
     cfg.ListOpt("distributions", default=[],
                 help="Drivers to sync (see 'imgsync list-distros'), e.g. "
                      "'ubuntu-22.04,ubuntu-24.04'."),
@@ -144,17 +146,21 @@ def driver_opts(driver_cls):
                          "'architecture'), whatever upstream calls them."),
         cfg.Opt("properties", type=Properties(), default={},
                 help="Glance properties for this driver's images, as key=value list; "
-                     "they override the driver's defaults and [DEFAULT] properties."),
+                     "they override the driver's defaults and [DEFAULT] properties. The "
+                     "keys reserved there are reserved here too."),
         cfg.IntOpt("keep_versions", default=3, min=1,
                    help="How many of this driver's images (per architecture) stay as they "
                         "are; older ones get expire_action. Never fewer than 'versions'."),
         cfg.StrOpt("expire_action", default="hide",
                    choices=[("none", "leave older images alone"),
                             ("hide", "set os_hidden: out of default listings, still bootable"),
-                            ("deactivate", "no new servers can boot from it (admin only)"),
+                            ("deactivate", "no new servers can boot from it (Glance's "
+                                           "'deactivate' policy: admin before 2023.2, "
+                                           "member since)"),
                             ("delete", "delete the image")],
                    help="What happens to this driver's images beyond keep_versions. imgsync "
-                        "never touches images without source=imgsync."),
+                        "never touches images that are not its own (source=imgsync, owned "
+                        "by its project)."),
         cfg.BoolOpt("latest_name", default=False,
                     help="Name the newest image of each architecture just '<prefix><display "
                          "name>' (e.g. 'Ubuntu 24.04'), as openstack-image-manager's rotation "

@@ -1,6 +1,7 @@
 """Glance, through openstacksdk: find what imgsync synced, upload, verify and publish."""
 
 import logging
+import re
 import time
 import urllib.parse
 
@@ -20,6 +21,15 @@ _PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 _TRANSIENT = (409, 500, 502, 503, 504)
 _RETRIES = 5
 """Retries of an idempotent call: about 30 s in all with the default poll interval."""
+
+
+def explanation(body):
+    """Glance's error page as one short line: tags and the repeated title dropped."""
+    text = " ".join(re.sub(r"<[^>]*>", " ", body).split())
+    title = re.match(r"(\d{3} [A-Za-z -]+?) \1\b", text)
+    if title:
+        text = text[len(title.group(1)):].strip()
+    return text[:300]
 
 
 def connect(conf, compute=False):
@@ -64,6 +74,9 @@ class Glance:
         self.proxy = proxy
         self.active_timeout = active_timeout
         self.poll_interval = poll_interval
+        self.foreign = {}
+        """Images of other projects that carry imgsync's properties: id to owner."""
+        self._project_id = None
 
     def _request(self, method, path, what, retries=0, **kwargs):
         """One checked call; ``retries`` repeats it, with a growing pause, on answers
@@ -75,9 +88,10 @@ class Glance:
                 raise exceptions.GlanceError(f"Glance {what} failed: {exc}") from exc
             if response.status_code < 400:
                 return response
+            quota = " (over a quota)" if response.status_code == 413 else ""
             error = exceptions.GlanceError(
-                f"Glance refused to {what}: HTTP {response.status_code} "
-                f"{' '.join(response.text.split())[:300]}", status=response.status_code)
+                f"Glance refused to {what}: HTTP {response.status_code}{quota}: "
+                f"{explanation(response.text)}", status=response.status_code)
             if response.status_code not in _TRANSIENT or attempt == retries:
                 raise error
             LOG.debug("retrying: %s", error)
@@ -102,17 +116,41 @@ class Glance:
                 if path:
                     path = path[path.index("/images"):]
 
-    def synced_images(self, distro):
-        """Images imgsync created for one driver."""
-        return list(self.images(**{"source": SOURCE, "imgsync.distro": distro}))
+    def project_id(self):
+        """The project of imgsync's token: the only owner whose images imgsync trusts."""
+        if self._project_id is None:
+            try:
+                self._project_id = self.proxy.get_project_id()
+            except (ks_exceptions.ClientException, sdk_exceptions.SDKException) as exc:
+                raise exceptions.GlanceError(f"cannot connect to Glance: {exc}") from exc
+            if not self._project_id:
+                raise exceptions.ConfigError(
+                    "imgsync's credentials are not scoped to a project: set a project "
+                    "(project_name or project_id) for the account imgsync uses")
+        return self._project_id
+
+    def synced_images(self, distro=None):
+        """imgsync's images (of one driver) owned by its own project.
+
+        Anybody may set ``source=imgsync`` on an image of their own: images of other
+        projects are never trusted, and are noted in ``foreign`` instead.
+        """
+        filters = {"source": SOURCE, **({"imgsync.distro": distro} if distro else {})}
+        project, own = self.project_id(), []
+        for image in self.images(**filters):
+            if image.get("owner") == project:
+                own.append(image)
+            else:
+                self.foreign[image["id"]] = image.get("owner")
+        return own
 
     def create(self, name, disk_format, min_disk, min_ram, properties):
         """Create a private, hidden image record marked pending; return its id."""
         body = {
+            **properties,
             "name": name, "disk_format": disk_format, "container_format": "bare",
             "visibility": "private", "os_hidden": True,
             "min_disk": min_disk, "min_ram": min_ram,
-            **properties,
             "imgsync.state": PENDING,
             "imgsync.started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
@@ -170,30 +208,35 @@ class Glance:
                     f"image {image_id} still {image['status']} after {self.active_timeout} s")
             time.sleep(self.poll_interval)
 
-    def publish(self, image_id, visibility):
-        """Give a verified image its final visibility and show it in listings."""
+    def publish(self, image_id, visibility, record=None):
+        """Give a verified image its final visibility, show it in listings and add
+        ``record``, the properties that say how it was verified."""
         ops = [
+            *({"op": "add", "path": f"/{key}", "value": value}
+              for key, value in (record or {}).items()),
             {"op": "replace", "path": "/visibility", "value": visibility},
             {"op": "replace", "path": "/os_hidden", "value": False},
             {"op": "remove", "path": "/imgsync.state"},
             {"op": "remove", "path": "/imgsync.started_at"},
         ]
-        self._request("PATCH", f"/images/{image_id}", f"publish image {image_id}",
-                      retries=_RETRIES, json=ops, headers=_PATCH)
+        self.patch(image_id, ops, f"publish image {image_id}")
+
+    def patch(self, image_id, ops, what):
+        """Apply JSON-patch ``ops`` to an image (retried: each op sets a final value)."""
+        self._request("PATCH", f"/images/{image_id}", what, retries=_RETRIES, json=ops,
+                      headers=_PATCH)
 
     def rename(self, image_id, name):
-        self._request("PATCH", f"/images/{image_id}", f"rename image {image_id}",
-                      retries=_RETRIES, headers=_PATCH,
-                      json=[{"op": "replace", "path": "/name", "value": name}])
+        self.patch(image_id, [{"op": "replace", "path": "/name", "value": name}],
+                   f"rename image {image_id}")
 
     def hide(self, image_id):
         """Leave default listings; existing users keep booting from the image."""
-        self._request("PATCH", f"/images/{image_id}", f"hide image {image_id}",
-                      retries=_RETRIES, headers=_PATCH,
-                      json=[{"op": "replace", "path": "/os_hidden", "value": True}])
+        self.patch(image_id, [{"op": "replace", "path": "/os_hidden", "value": True}],
+                   f"hide image {image_id}")
 
     def deactivate(self, image_id):
-        """Make the image unusable for new servers (admin only in Glance's default policy)."""
+        """Make the image unusable for new servers (Glance's ``deactivate`` policy)."""
         self._request("POST", f"/images/{image_id}/actions/deactivate",
                       f"deactivate image {image_id}", retries=_RETRIES)
 

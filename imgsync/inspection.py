@@ -3,6 +3,7 @@
 from oslo_utils.imageutils import format_inspector
 
 from imgsync import exceptions
+from imgsync import proof
 
 
 class InspectingStream:
@@ -19,6 +20,8 @@ class InspectingStream:
         self.url = url
         self.expected_format = expected_format
         self.detected_format = None
+        self.virtual_size = None
+        """The virtual disk size the image's header declares, once it is verified."""
 
     def __len__(self):
         return len(self.source)
@@ -35,6 +38,11 @@ class InspectingStream:
 
     def hexdigests(self):
         return self.source.hexdigests()
+
+    def sent(self):
+        """What was streamed, for the proof that Glance stored it."""
+        return proof.Sent(self.bytes_read, self.hexdigests(), self.expected_format,
+                          self.virtual_size)
 
     def __iter__(self):
         wrapper = format_inspector.InspectWrapper(
@@ -66,3 +74,4 @@ class InspectingStream:
             raise exceptions.UnsafeImage(
                 f"{self.url}: refused, the {self.detected_format} image fails the safety "
                 f"checks: {exc}") from exc
+        self.virtual_size = detected.virtual_size

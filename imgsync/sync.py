@@ -9,6 +9,8 @@ from imgsync import exceptions
 from imgsync import glance as glance_mod
 from imgsync import inspection
 from imgsync import ordering
+from imgsync import permissions
+from imgsync import proof
 from imgsync import stream
 
 LOG = logging.getLogger(__name__)
@@ -89,6 +91,7 @@ class Syncer:
         self.locks = locks
         self.dry_run = dry_run
         self._import_methods = None
+        self._permitted = set()
 
     def _done(self, action):
         return f"would-{action}" if self.dry_run else PAST[action]
@@ -144,18 +147,19 @@ class Syncer:
                 (i for i in images if i.get("architecture") == arch and not is_pending(i)
                  and i.get("status") in ("active", "deactivated", None)),
                 key=lambda i: ordering.natural_key(i.get("imgsync.version", "")), reverse=True)
-            wanted = [(image, f"{stable} ({image['imgsync.version']})") for image in same_arch]
+            wanted = [(image, f"{stable} ({image.get('imgsync.version', '-')})")
+                      for image in same_arch]
             if latest_name and wanted:
                 wanted[0] = (wanted[0][0], stable)
             for image, name in reversed(wanted):   # oldest first: free the stable name first
-                if image["name"] == name or "id" not in image:
+                if image.get("name") == name or "id" not in image:
                     continue
                 LOG.info("%s: rename image %s from %r to %r", distro, image["id"],
                          image["name"], name)
                 if not self.dry_run:
                     self.glance.rename(image["id"], name)
-                results.append(Result(distro, self._done("rename"), image["imgsync.version"],
-                                      name, image["id"]))
+                results.append(Result(distro, self._done("rename"),
+                                      image.get("imgsync.version", "-"), name, image["id"]))
         return results
 
     def _clean_pending(self, distro, images):
@@ -165,7 +169,7 @@ class Syncer:
         for image in images:
             if not is_pending(image):
                 continue
-            started = _parse_time(image.get("imgsync.started_at") or image["created_at"])
+            started = _started_at(distro, image)
             age = (now - started).total_seconds()
             if age < self.settings.pending_grace_period:
                 continue
@@ -223,16 +227,28 @@ class Syncer:
                     "web_download_unverified = true to accept)")
         return method
 
+    def _check_permissions(self, release):
+        """Once per set of property keys: may this account publish such an image?"""
+        properties = image_properties(release)
+        key = frozenset(properties)
+        if key not in self._permitted:
+            permissions.check(self.glance, f"{self.settings.prefix}imgsync permission check",
+                              self.settings.visibility, properties)
+            self._permitted.add(key)
+
     def upload(self, release, name):
         """Bring one release into a new image; delete the image if anything fails."""
         method = self._upload_method(release)
+        self._check_permissions(release)
         image_id = self.glance.create(name, release.disk_format, release.min_disk,
                                       release.min_ram, image_properties(release))
         try:
             if method == "web-download":
                 self.glance.start_import(image_id, method, uri=release.url)
                 image = self.glance.wait_active(image_id, imported=True)
-                size = self._check_web_download(image, release)
+                record = proof.web_download(image, release,
+                                            self.settings.web_download_unverified)
+                size = image.get("size") or 0
             else:
                 with self.upstream.open(release.url) as (chunks, length):
                     body = self._body(release, chunks, length)
@@ -240,9 +256,9 @@ class Syncer:
                 if method == "glance-direct":
                     self.glance.start_import(image_id, method)
                 image = self.glance.wait_active(image_id, imported=method == "glance-direct")
-                self._check_stored(image, body)
+                record = proof.stored(image, body.sent(), imported=method == "glance-direct")
                 size = body.bytes_read
-            self.glance.publish(image_id, self.settings.visibility)
+            self.glance.publish(image_id, self.settings.visibility, record)
         except BaseException:
             LOG.warning("removing unfinished image %s (%s)", image_id, name)
             try:
@@ -266,35 +282,6 @@ class Syncer:
                                           release.checksum, length, max_size=limit)
         return inspection.InspectingStream(data, release.url, release.disk_format)
 
-    @staticmethod
-    def _check_web_download(image, release):
-        """Glance fetched the data itself: its hash must be upstream's published one."""
-        if image.get("os_hash_algo") == release.checksum_algo:
-            if image.get("os_hash_value") != release.checksum:
-                raise exceptions.ChecksumMismatch(release.url, release.checksum_algo,
-                                                  release.checksum, image.get("os_hash_value"))
-        else:
-            LOG.warning("image %s: accepted without verification (web_download_unverified)",
-                        image["id"])
-        return image.get("size") or 0
-
-    @staticmethod
-    def _check_stored(image, body):
-        """Glance must hold exactly the bytes that were sent (and verified)."""
-        if image.get("size") != body.bytes_read:
-            raise exceptions.GlanceError(
-                f"image {image['id']} holds {image.get('size')} bytes, "
-                f"{body.bytes_read} were sent")
-        algo, sent = image.get("os_hash_algo"), body.hexdigests()
-        if algo not in sent:
-            LOG.warning("image %s: Glance hashes with %s, only its size was cross-checked",
-                        image["id"], algo)
-            return
-        if image.get("os_hash_value") != sent[algo]:
-            raise exceptions.GlanceError(
-                f"image {image['id']}: Glance's {algo} {image.get('os_hash_value')} differs "
-                f"from the {sent[algo]} streamed")
-
 
 def _already(image, action):
     return ((action == "hide" and image.get("os_hidden"))
@@ -304,6 +291,19 @@ def _already(image, action):
 def _parse_time(text):
     return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(
         tzinfo=datetime.timezone.utc)
+
+
+def _started_at(distro, image):
+    """When the run that left ``image`` pending started: its ``imgsync.started_at``, or
+    Glance's own ``created_at`` when that is missing or malformed (a warning)."""
+    recorded = image.get("imgsync.started_at")
+    if recorded is not None:
+        try:
+            return _parse_time(str(recorded))
+        except ValueError:
+            LOG.warning("%s: image %s has a malformed imgsync.started_at %r; using its "
+                        "created_at", distro, image["id"], recorded)
+    return _parse_time(image["created_at"])
 
 
 def run(drivers, syncer):

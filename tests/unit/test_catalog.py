@@ -163,9 +163,8 @@ class FakeGlance:
     def __init__(self, images):
         self._images = images
 
-    def images(self, **filters):
-        assert filters == {"source": "imgsync"}
-        return iter(self._images)
+    def synced_images(self):
+        return list(self._images)
 
 
 def image(distro, version, arch="x86_64", **extra):

@@ -1,0 +1,67 @@
+"""A stand-in for openstacksdk's image proxy, for unit tests of imgsync's Glance calls."""
+
+import json
+import re
+import urllib.parse
+
+
+class Response:
+    def __init__(self, status_code, body=None):
+        self.status_code = status_code
+        self._body = body if body is not None else {}
+        self.text = json.dumps(self._body) if not isinstance(body, str) else body
+
+    def json(self):
+        return self._body
+
+
+class FakeProxy:
+    """Answers imgsync's Glance v2 requests from a dict of images; ``refuse`` maps a
+    ``(method, path regex)`` to the status and text Glance should answer instead."""
+
+    def __init__(self, images=(), project_id="imgsync-project"):
+        self.images = {image["id"]: dict(image) for image in images}
+        self.project_id = project_id
+        self.calls = []
+        self.refuse = {}
+        self._next = 0
+
+    def get_project_id(self):
+        return self.project_id
+
+    def request(self, path, method, json=None, **kwargs):
+        self.calls.append((method, path, json))
+        for (refused_method, pattern), (status, text) in self.refuse.items():
+            if method == refused_method and re.search(pattern, path):
+                return Response(status, text)
+        parts = urllib.parse.urlsplit(path)
+        if method == "GET" and parts.path == "/images":
+            return self._list(dict(urllib.parse.parse_qsl(parts.query)))
+        if method == "POST" and parts.path == "/images":
+            self._next += 1
+            image = {**json, "id": f"new-{self._next}", "owner": self.project_id,
+                     "status": "queued"}
+            self.images[image["id"]] = image
+            return Response(201, image)
+        image_id = parts.path.split("/")[2]
+        if method == "PATCH":
+            for op in json:
+                key = op["path"].lstrip("/")
+                if op["op"] == "remove":
+                    self.images[image_id].pop(key)
+                else:
+                    self.images[image_id][key] = op["value"]
+            return Response(200, self.images[image_id])
+        if method == "DELETE":
+            self.images.pop(image_id)
+            return Response(204)
+        raise AssertionError(f"unexpected request {method} {path}")
+
+    def _list(self, query):
+        hidden = query.pop("os_hidden") == "true"
+        for key in ("visibility", "limit"):
+            query.pop(key)
+        found = [image for image in self.images.values()
+                 if bool(image.get("os_hidden")) == hidden
+                 and all(image.get(key) == value for key, value in query.items())]
+        return Response(200, {"images": found})
