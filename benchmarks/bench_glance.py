@@ -36,6 +36,7 @@ cloud = bench
 
 [ubuntu-24.04]
 base_url = {mirror}ubuntu/
+signing_keys = {keys}
 expire_action = none
 """
 
@@ -71,7 +72,9 @@ def main():
                       f"{time.perf_counter() - start:.0f} s", flush=True)
                 for method in args.methods.split(","):
                     config = tmp / "imgsync.conf"
-                    config.write_text(CONFIG.format(method=method, tmp=tmp, mirror=mirror.url))
+                    config.write_text(CONFIG.format(
+                        method=method, tmp=tmp, mirror=mirror.url,
+                        keys=mirror_mod.signing_keys_file(tmp)))
                     seconds, rss = peak_rss_of(
                         [sys.executable, "-m", "imgsync", "--config-file", str(config), "sync"],
                         env)

@@ -12,6 +12,7 @@ import yaml
 
 from imgsync import exceptions
 from imgsync import ordering
+from imgsync import redact
 
 LOG = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class Version:
     build_date: datetime.date | None = None
     image_id: str | None = None
     hidden: bool = False
+    mirror_url: str | None = None
 
 
 class _Quoted(str):
@@ -71,19 +73,14 @@ def _scalar(value):
     return lowered == "true" if lowered in ("true", "false") else value
 
 
-def _urls(driver, url):
-    """(official URL, mirror URL or None): a configured mirror's URL mapped to the official site."""
-    official = (driver.upstream_url or "").rstrip("/") + "/"
-    if driver.upstream_url and driver.base_url != official and url.startswith(driver.base_url):
-        return official + url[len(driver.base_url):], url
-    return url, None
-
-
 def _version_item(driver, version):
-    url, mirror_url = _urls(driver, version.url)
+    """A ``versions:`` item: the official URL and, from a mirror, its URL without credentials
+    (images of older imgsync releases recorded the mirror's URL as ``imgsync.url``)."""
+    url = driver.official_url(version.url)
+    mirror_url = version.mirror_url or (version.url if version.url != url else None)
     item = {"version": _Quoted(version.version), "url": url}
     if mirror_url:
-        item["mirror_url"] = mirror_url
+        item["mirror_url"] = redact.without_credentials(mirror_url)
     if version.checksum:
         item["checksum"] = version.checksum
     if version.build_date:
@@ -131,7 +128,8 @@ def upstream_entries(driver, prefix, visibility):
     for release in driver.releases():
         by_arch.setdefault(release.metadata["architecture"], []).append(release)
     return [entry(driver, releases[0],
-                  [Version(r.version, r.url, f"{r.checksum_algo}:{r.checksum}", r.build_date)
+                  [Version(r.version, r.official_url, f"{r.checksum_algo}:{r.checksum}",
+                           r.build_date, mirror_url=r.mirror_url)
                    for r in releases],
                   prefix, visibility)
             for _, releases in sorted(by_arch.items())]
@@ -143,7 +141,7 @@ def _image_version(image):
     build_date = image.get("image_build_date")
     return Version(image["imgsync.version"], image["imgsync.url"], checksum,
                    datetime.date.fromisoformat(build_date[:10]) if build_date else None,
-                   image["id"], bool(image.get("os_hidden")))
+                   image["id"], bool(image.get("os_hidden")), image.get("imgsync.mirror_url"))
 
 
 def glance_entries(driver, images, prefix, visibility):

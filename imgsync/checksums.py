@@ -1,6 +1,10 @@
 """Parsers for the checksum files distributions publish."""
 
+import posixpath
 import re
+
+from imgsync import exceptions
+from imgsync import redact
 
 # GNU coreutils: "<hex> *name" (binary) or "<hex>  name" (text).
 _GNU = re.compile(r"^(?P<hex>[0-9a-fA-F]{32,128}) [ *]?(?P<name>\S.*?)\s*$")
@@ -9,14 +13,31 @@ _BSD = re.compile(
     r"^(?P<algo>[A-Za-z0-9-]+) ?\((?P<name>.+)\) ?= ?(?P<hex>[0-9a-fA-F]{32,128})\s*$")
 
 _ALGO_BY_LENGTH = {32: "md5", 40: "sha1", 56: "sha224", 64: "sha256", 96: "sha384", 128: "sha512"}
+_LENGTH_BY_ALGO = {algo: length for length, algo in _ALGO_BY_LENGTH.items()}
+_NAMED = re.compile(r"^(md5|sha1|sha224|sha256|sha384|sha512)sums?(?:\.txt)?$", re.I)
 
 
-def parse(text):
+def named_algorithm(url):
+    """The algorithm a checksum file's name announces (``SHA256SUMS``), or None."""
+    match = _NAMED.match(posixpath.basename(url.partition("?")[0]))
+    return match[1].lower() if match else None
+
+
+def _misfit(url, algo, hexdigest, name):
+    return exceptions.LayoutError(
+        redact.url(url), f"{_LENGTH_BY_ALGO[algo]} hex digits for a {algo} digest",
+        f"{len(hexdigest)} for {name}")
+
+
+def parse(text, url=""):
     """Map each file name in a checksum file to ``(algorithm, hexdigest)``.
 
     Comments, blank lines, PGP armour and lines of other shapes are ignored;
-    the algorithm of a GNU-style line is told by its length.
+    the algorithm of a GNU-style line is the one the file's name announces
+    (``SHA256SUMS``), else told by its length. A digest whose length does not fit
+    its algorithm is a LayoutError.
     """
+    named = named_algorithm(url)
     sums = {}
     for line in text.splitlines():
         line = line.strip()
@@ -31,10 +52,16 @@ def parse(text):
                 continue
             algo = None
         hexdigest = match["hex"].lower()
-        expected_algo = _ALGO_BY_LENGTH.get(len(hexdigest))
-        if expected_algo is None or algo not in (None, expected_algo):
-            continue
-        sums[match["name"]] = (expected_algo, hexdigest)
+        algo = algo or named
+        if algo is None:
+            algo = _ALGO_BY_LENGTH.get(len(hexdigest))
+            if algo is None:
+                continue
+        elif algo not in _LENGTH_BY_ALGO:
+            continue   # an algorithm imgsync does not know (BLAKE2, ...)
+        if len(hexdigest) != _LENGTH_BY_ALGO[algo]:
+            raise _misfit(url, algo, hexdigest, match["name"])
+        sums[match["name"]] = (algo, hexdigest)
     return sums
 
 

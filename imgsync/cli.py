@@ -1,6 +1,7 @@
 """The ``imgsync`` command: sync, check, catalog and list-distros."""
 
 import json
+import os
 import re
 import signal
 import sys
@@ -16,6 +17,7 @@ from imgsync import exceptions
 from imgsync import glance as glance_mod
 from imgsync import locking
 from imgsync import nova
+from imgsync import redact
 from imgsync import reserved
 from imgsync import sync
 from imgsync import upstream as upstream_mod
@@ -104,13 +106,22 @@ def _selected(conf, available):
     reserved.check(conf.properties, "[DEFAULT] properties")
     for name in names:
         reserved.check(conf[name].properties, f"[{name}] properties")
-    upstream = _upstream(conf)
-    return [available[name](name, conf[name], upstream, conf.properties) for name in names]
+    return [_driver(conf, available, name) for name in names]
 
 
-def _upstream(conf):
-    return upstream_mod.Upstream(conf.http_timeout, conf.http_retries,
-                                 user_agent=f"imgsync/{_version()}")
+def _driver(conf, available, name):
+    """The configured driver ``name``, with an upstream session of its own (its ca_file)."""
+    group = conf[name]
+    if group.ca_file and not os.access(group.ca_file, os.R_OK):
+        raise exceptions.ConfigError(f"[{name}] ca_file: cannot read {group.ca_file}")
+    upstream = upstream_mod.Upstream(
+        conf.http_timeout, conf.http_retries, user_agent=f"imgsync/{_version()}",
+        max_document_size=conf.max_document_size << 20,
+        document_timeout=conf.document_timeout, min_rate=conf.min_download_rate * 1024,
+        ca_file=group.ca_file)
+    driver = available[name](name, group, upstream, conf.properties)
+    driver.validate()
+    return driver
 
 
 def _version():
@@ -131,12 +142,13 @@ def cmd_sync(conf, available):
         web_download_unverified=conf.web_download_unverified,
         pending_grace_period=conf.pending_grace_period)
     with _locks(conf) as locks:
-        syncer = sync.Syncer(glance, _upstream(conf), settings, locks,
-                             dry_run=conf.command.dry_run, in_use=in_use)
+        syncer = sync.Syncer(glance, settings, locks, dry_run=conf.command.dry_run,
+                             in_use=in_use)
         results = sync.run(selected, syncer)
     for result in results:
         detail = result.error or f"{result.name} {result.image_id}".strip()
-        print(f"{result.distro:<20} {result.action:<13} {result.version:<14} {detail}")
+        print(redact.text(f"{result.distro:<20} {result.action:<13} {result.version:<14} "
+                          f"{detail}"))
     if conf.catalog_dir and not conf.command.dry_run:
         _write_glance_catalog(conf, available, glance, [d.name for d in selected])
     _warn_foreign(glance.foreign)
@@ -156,16 +168,17 @@ def _locks(conf):
     """Per-driver locks: tooz's with [coordination] backend_url, else per-host files."""
     if conf.coordination.backend_url:
         return locking.ToozLocks(conf.coordination.backend_url, conf.lock_timeout)
-    return locking.FileLocks(conf.lock_path, conf.lock_timeout)
+    try:
+        return locking.FileLocks(conf.lock_path, conf.lock_timeout, conf.lock_stale_after)
+    except OSError as exc:
+        raise exceptions.ConfigError(
+            f"[DEFAULT] lock_path {conf.lock_path}: {exc.strerror or exc}") from exc
 
 
 def _write_glance_catalog(conf, available, glance, names):
     """Bring [DEFAULT] catalog_dir in step with the imgsync images now in Glance."""
-    upstream = _upstream(conf)
-
     def make_driver(name):
-        cls = available.get(name)
-        return cls and cls(name, conf[name], upstream, conf.properties)
+        return _driver(conf, available, name) if name in available else None
 
     try:
         paths = catalog.write_glance(conf.catalog_dir, glance, make_driver, names,
@@ -188,13 +201,14 @@ def cmd_check(conf, available):
         rows.append({"distro": driver.name, "version": release.version,
                      "build_date": release.build_date.isoformat(), "url": release.url})
     if conf.command.format == "json":
-        print(json.dumps(rows, indent=2))
+        print(redact.text(json.dumps(rows, indent=2)))
     else:
         for row in rows:
             if "error" in row:
-                print(f"{row['distro']:<20} FAILED: {row['error']}")
+                line = f"{row['distro']:<20} FAILED: {row['error']}"
             else:
-                print(f"{row['distro']:<20} {row['version']:<14} {row['build_date']}  {row['url']}")
+                line = f"{row['distro']:<20} {row['version']:<14} {row['build_date']}  {row['url']}"
+            print(redact.text(line))
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -219,6 +233,24 @@ def cmd_list_distros(conf, available):
     return EXIT_OK
 
 
+def _check_config_paths(args):
+    """``--config-file`` must be a readable file and ``--config-dir`` a directory."""
+    for index, arg in enumerate(args):
+        option, _, value = arg.partition("=")
+        if option not in ("--config-file", "--config-dir"):
+            continue
+        if not value and index + 1 < len(args):
+            value = args[index + 1]
+        if option == "--config-file":
+            if os.path.isdir(value):
+                raise exceptions.ConfigError(f"--config-file {value} is a directory "
+                                             "(use --config-dir for a directory)")
+            if os.path.exists(value) and not os.access(value, os.R_OK):
+                raise exceptions.ConfigError(f"--config-file {value}: cannot read it")
+        elif os.path.exists(value) and not os.path.isdir(value):
+            raise exceptions.ConfigError(f"--config-dir {value} is not a directory")
+
+
 def _terminate(signum, frame):
     raise SystemExit(128 + signum)
 
@@ -231,18 +263,21 @@ def main(argv=None):
     imgsync_conf.register_opts(conf, available)
     log.register_options(conf)
     conf.set_default("use_stderr", True)
+    args = sys.argv[1:] if argv is None else argv
     try:
-        conf(sys.argv[1:] if argv is None else argv, project="imgsync", version=_version())
+        _check_config_paths(args)
+        conf(args, project="imgsync", version=_version())
         _validate(conf)
     except (cfg.Error, exceptions.ConfigError) as exc:
-        print(f"imgsync: {exc}", file=sys.stderr)
+        print(f"imgsync: {redact.text(exc)}", file=sys.stderr)
         return EXIT_CONFIG
     log.setup(conf, "imgsync")
+    redact.install()
     signal.signal(signal.SIGTERM, _terminate)
     try:
         return conf.command.handler(conf, available)
     except (cfg.Error, exceptions.ConfigError) as exc:
-        print(f"imgsync: {exc}", file=sys.stderr)
+        print(f"imgsync: {redact.text(exc)}", file=sys.stderr)
         return EXIT_CONFIG
     except exceptions.ImgsyncError as exc:
         error = str(exc)

@@ -79,7 +79,17 @@ default_opts = [
     cfg.IntOpt("http_timeout", default=60, min=1,
                help="Seconds to wait for an upstream server to connect or send data."),
     cfg.IntOpt("http_retries", default=3, min=0,
-               help="Retries of a failed upstream request (connection errors, 5xx)."),
+               help="Retries of a failed upstream request (connection errors, 5xx). A "
+                    "Retry-After longer than 30 s is cut to 30 s."),
+    cfg.IntOpt("max_document_size", default=8, min=1,
+               help="Largest listing, checksum, version or signature file imgsync reads, "
+                    "in MiB."),
+    cfg.IntOpt("document_timeout", default=120, min=1,
+               help="Seconds within which a listing, checksum, version or signature file "
+                    "must have arrived in full."),
+    cfg.IntOpt("min_download_rate", default=16, min=0,
+               help="Slowest an image download may be, in KiB/s, averaged over "
+                    "http_timeout seconds; a slower one fails. 0: no minimum."),
     cfg.IntOpt("max_image_size", default=64, min=1,
                help="Largest image imgsync downloads or, for compressed images, "
                     "decompresses, in GiB; larger ones fail with a clear error."),
@@ -109,6 +119,10 @@ default_opts = [
     cfg.IntOpt("lock_timeout", default=0, min=0,
                help="Seconds a run waits for a driver that another run is syncing; 0 "
                     "skips that driver at once (it is not counted as a failure)."),
+    cfg.IntOpt("lock_stale_after", default=6 * 3600, min=60,
+               help="Seconds after which a driver whose lock another run on this host "
+                    "still holds is reported as failed (exit 1) rather than skipped: that "
+                    "run is probably hung. Per-host file locks only."),
     cfg.IntOpt("active_timeout", default=600, min=1,
                help="Seconds to wait for an uploaded image to become active in Glance."),
     cfg.StrOpt("catalog_dir",
@@ -121,6 +135,10 @@ glance_opts = [
     cfg.StrOpt("cloud",
                help="Name of a clouds.yaml entry to connect to Glance with. When unset, "
                     "the [keystone_auth] group is used."),
+    cfg.IntOpt("api_timeout", default=120, min=1,
+               help="Seconds to wait for Keystone or Glance to connect or answer a request "
+                    "(unless [keystone_auth] timeout or the cloud's api_timeout says "
+                    "otherwise)."),
 ]
 
 coordination_opts = [
@@ -138,6 +156,25 @@ def driver_opts(driver_cls):
         cfg.Opt("base_url", type=HttpUrl(), default=driver_cls.upstream_url,
                    help="Root of the upstream site or of a mirror that copies its tree "
                         "below it."),
+        cfg.StrOpt("ca_file",
+                   help="CA certificates (PEM) to verify base_url's TLS certificate with, "
+                        "for mirrors with a private CA. Unset: the system's CAs (or "
+                        "REQUESTS_CA_BUNDLE)."),
+        cfg.StrOpt("signature", default=driver_cls.signature_default,
+                   choices=[("required", "refuse a checksum file without a valid signature"),
+                            ("if-published", "verify a signature when upstream has one"),
+                            ("off", "do not look for signatures")],
+                   help="OpenPGP signature of upstream's checksum file"
+                        + (f" ({driver_cls.signature_style}: "
+                           f"{driver_cls.signature_description})"
+                           if driver_cls.signature_style else
+                           " (this upstream publishes none)") + "."),
+        cfg.StrOpt("signing_keys",
+                   help="File of OpenPGP certificates (armored or binary, one or more) "
+                        "that replaces the driver's shipped, pinned keys."),
+        cfg.BoolOpt("allow_weak_checksums", default=False,
+                    help="Accept an image whose upstream publishes only md5 or sha1 "
+                         "checksums, which do not protect against a tampered mirror."),
         cfg.IntOpt("versions", default=1, min=1,
                    help="How many of the newest upstream builds to keep synced."),
         cfg.ListOpt("architectures", default=["x86_64"],

@@ -10,7 +10,11 @@ class ConfigError(ImgsyncError):
 
 
 class UpstreamError(ImgsyncError):
-    """An upstream site or mirror could not be read."""
+    """An upstream site or mirror could not be read; ``status`` is its HTTP answer."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
 
 
 class LayoutError(UpstreamError):
@@ -18,6 +22,7 @@ class LayoutError(UpstreamError):
 
     def __init__(self, url, expected, found):
         super().__init__(f"unexpected upstream layout at {url}: expected {expected}, found {found}")
+        self.url = url
 
 
 class ChecksumMismatch(UpstreamError):
@@ -26,6 +31,10 @@ class ChecksumMismatch(UpstreamError):
     def __init__(self, url, algo, expected, computed):
         super().__init__(
             f"checksum mismatch for {url}: expected {algo} {expected}, computed {computed}")
+
+
+class SignatureError(UpstreamError):
+    """A checksum file's OpenPGP signature is missing, bad, or not by a trusted key."""
 
 
 class ImageFormatMismatch(UpstreamError):
@@ -42,6 +51,10 @@ class GlanceError(ImgsyncError):
     def __init__(self, message, status=None):
         super().__init__(message)
         self.status = status
+
+
+class LockStale(ImgsyncError):
+    """Another run has held a driver's lock for longer than lock_stale_after."""
 
 
 class CoordinationError(ImgsyncError):

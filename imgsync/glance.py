@@ -40,7 +40,7 @@ def connect(conf, compute=False):
     try:
         if conf.glance.cloud:
             return openstack.connect(cloud=conf.glance.cloud, region_name=conf.glance.region_name,
-                                     app_name="imgsync")
+                                     app_name="imgsync", api_timeout=conf.glance.api_timeout)
         if not conf.keystone_auth.auth_type:
             raise exceptions.ConfigError(
                 "no Glance credentials: set [glance] cloud or the [keystone_auth] group "
@@ -48,6 +48,8 @@ def connect(conf, compute=False):
         auth = ks_loading.load_auth_from_conf_options(conf, imgsync_conf.KEYSTONE_AUTH_GROUP)
         session = ks_loading.load_session_from_conf_options(
             conf, imgsync_conf.KEYSTONE_AUTH_GROUP, auth=auth)
+        if session.timeout is None:
+            session.timeout = conf.glance.api_timeout
         return openstack.connection.Connection(
             session=session, oslo_conf=conf, app_name="imgsync",
             service_types={"image", "compute"} if compute else {"image"})
@@ -85,7 +87,8 @@ class Glance:
             try:
                 response = self.proxy.request(path, method, **kwargs)
             except (ks_exceptions.ClientException, sdk_exceptions.SDKException) as exc:
-                raise exceptions.GlanceError(f"Glance {what} failed: {exc}") from exc
+                raise exceptions.GlanceError(
+                    f"cannot {what}: Glance did not answer: {exc}") from exc
             if response.status_code < 400:
                 return response
             quota = " (over a quota)" if response.status_code == 413 else ""
@@ -170,8 +173,10 @@ class Glance:
         """
         target = "stage" if stage else "file"
         self._request("PUT", f"/images/{image_id}/{target}",
-                      f"{'stage' if stage else 'store'} the data of image {image_id}",
-                      data=body, connect_retries=0,
+                      f"{'stage' if stage else 'store'} the data of image {image_id} "
+                      f"(PUT /v2/images/{image_id}/{target})",
+                      data=body, connect_retries=0, status_code_retries=0,
+                      retriable_status_codes=[],
                       headers={"Content-Type": "application/octet-stream"})
 
     def start_import(self, image_id, method, uri=None):

@@ -1,9 +1,23 @@
 """Know what is being uploaded: detect the disk format of the data as it streams past."""
 
+import logging
+
 from oslo_utils.imageutils import format_inspector
 
 from imgsync import exceptions
 from imgsync import proof
+
+
+class _Demote(logging.Filter):
+    """The inspectors log their failed guesses at other formats as errors (a VMDK
+    descriptor that is not ASCII, ...); imgsync reports the format it found itself."""
+
+    def filter(self, record):
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+logging.getLogger(format_inspector.__name__).addFilter(_Demote())
 
 
 class InspectingStream:

@@ -31,14 +31,10 @@ def _entry(href):
 
 
 def parse_entries(text):
-    """Return the names a listing links to, directories with a trailing slash, in order."""
+    """Return the names a listing links to, directories with a trailing slash, in order
+    (each once; linear in the number of links)."""
     parser = _LinkParser()
     parser.feed(text)
     parser.close()
     hrefs = parser.hrefs if parser.hrefs else text.split()
-    entries = []
-    for href in hrefs:
-        name = _entry(href)
-        if name and name not in entries:
-            entries.append(name)
-    return entries
+    return list(dict.fromkeys(name for name in map(_entry, hrefs) if name))

@@ -14,16 +14,26 @@ import tooz
 from tooz import coordination
 
 from imgsync import exceptions
+from imgsync import redact
 
 LOG = logging.getLogger(__name__)
 
 
 class FileLocks:
-    """flock(2) locks in a directory: enough for runs on one host."""
+    """flock(2) locks in a directory: enough for runs on one host.
 
-    def __init__(self, directory, timeout, poll_interval=0.5):
+    The holder writes its pid, host and start time into the lock file; a run that
+    finds a lock held for longer than ``stale_after`` seconds raises LockStale, so a
+    hung run shows as a failure instead of silently stopping all syncing.
+    """
+
+    def __init__(self, directory, timeout, stale_after=None, poll_interval=0.5):
+        os.makedirs(directory, exist_ok=True)
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied", directory)
         self.directory = directory
         self.timeout = timeout
+        self.stale_after = stale_after
         self.poll_interval = poll_interval
 
     def __enter__(self):
@@ -35,25 +45,50 @@ class FileLocks:
     @contextlib.contextmanager
     def hold(self, name):
         """Yield True once the lock is held, or False after ``timeout`` seconds."""
-        os.makedirs(self.directory, exist_ok=True)
         path = os.path.join(self.directory, f"{name}.lock")
-        with open(path, "a") as handle:
+        try:
+            handle = open(path, "a+")
+        except OSError as exc:
+            raise exceptions.ImgsyncError(
+                f"[DEFAULT] lock_path: cannot open {path}: {exc.strerror}") from exc
+        with handle:
             deadline = time.monotonic() + self.timeout
             for attempt in itertools.count():
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
+                    self._check_stale(name, path)
                     if time.monotonic() >= deadline:
                         yield False
                         return
                     if attempt == 0:
                         _waiting(name, self.timeout)
                     time.sleep(self.poll_interval)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()} {socket.gethostname()} {time.time():.0f}\n")
+            handle.flush()
             try:
                 yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _check_stale(self, name, path):
+        if self.stale_after is None:
+            return
+        try:
+            with open(path) as handle:
+                pid, host, since = handle.read().split()
+            since = float(since)
+        except (OSError, ValueError):
+            return   # written by an older imgsync, or being written right now
+        held = time.time() - since
+        if held > self.stale_after:
+            started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(since))
+            raise exceptions.LockStale(
+                f"the lock {path} has been held since {started} ({held / 3600:.1f} h, more "
+                f"than lock_stale_after) by pid {pid} on {host}: that run is probably hung")
 
 
 def _waiting(name, timeout):
@@ -61,16 +96,12 @@ def _waiting(name, timeout):
 
 
 def mask_url(url):
-    """``url`` with the password of its user info and of ``password`` query values masked."""
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        userinfo, _, hostport = netloc.rpartition("@")
-        netloc = f"{userinfo.partition(':')[0]}:***@{hostport}"
+    """``url`` with its user info and the values of ``password`` query keys masked."""
+    parts = urllib.parse.urlsplit(redact.url(url))
     query = "&".join(
         f"{key}=***" if "password" in key.lower() else f"{key}={value}"
         for key, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query))
+    return urllib.parse.urlunsplit(parts._replace(query=query))
 
 
 class ToozLocks:

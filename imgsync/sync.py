@@ -11,6 +11,7 @@ from imgsync import inspection
 from imgsync import ordering
 from imgsync import permissions
 from imgsync import proof
+from imgsync import redact
 from imgsync import stream
 
 LOG = logging.getLogger(__name__)
@@ -63,7 +64,9 @@ def image_properties(release):
         f"imgsync.{release.checksum_algo}": release.checksum,
         "imgsync.distro": release.distro,
         "imgsync.version": release.version,
-        "imgsync.url": release.url,
+        "imgsync.url": release.official_url,
+        **({"imgsync.mirror_url": release.mirror_url} if release.mirror_url else {}),
+        **({"imgsync.signed_by": release.signed_by} if release.signed_by else {}),
         "image_build_date": release.build_date.isoformat(),
     }
 
@@ -82,11 +85,10 @@ def is_synced(image, release):
 class Syncer:
     """Brings one driver's releases into Glance and rotates its old images out."""
 
-    def __init__(self, glance, upstream, settings, locks, dry_run=False, in_use=None):
+    def __init__(self, glance, settings, locks, dry_run=False, in_use=None):
         self.glance = glance
         self.in_use = in_use
         """Optional ``in_use(image_id)``: images servers still use are never expired."""
-        self.upstream = upstream
         self.settings = settings
         self.locks = locks
         self.dry_run = dry_run
@@ -119,7 +121,7 @@ class Syncer:
                     results.append(Result(driver.name, self._done("upload"), release.version,
                                           name))
                 else:
-                    image_id = self.upload(release, name)
+                    image_id = self.upload(release, name, driver.upstream)
                     results.append(Result(driver.name, UPLOADED, release.version, name,
                                           image_id))
             if any(r.action == UPLOADED for r in results):
@@ -216,6 +218,11 @@ class Syncer:
                 self._import_methods = self.glance.import_methods()
             method = "glance-direct" if "glance-direct" in self._import_methods else "put"
         if method == "web-download":
+            if redact.has_credentials(release.url):
+                raise exceptions.ImgsyncError(
+                    f"web-download of {redact.url(release.url)} would hand the mirror's "
+                    "credentials to Glance, which keeps the URL in its import task; use "
+                    "upload_method = auto")
             if release.compression:
                 raise exceptions.ImgsyncError(
                     f"{release.url} is {release.compression}-compressed: Glance's web-download "
@@ -236,7 +243,7 @@ class Syncer:
                               self.settings.visibility, properties)
             self._permitted.add(key)
 
-    def upload(self, release, name):
+    def upload(self, release, name, upstream):
         """Bring one release into a new image; delete the image if anything fails."""
         method = self._upload_method(release)
         self._check_permissions(release)
@@ -250,7 +257,7 @@ class Syncer:
                                             self.settings.web_download_unverified)
                 size = image.get("size") or 0
             else:
-                with self.upstream.open(release.url) as (chunks, length):
+                with upstream.open(release.url) as (chunks, length):
                     body = self._body(release, chunks, length)
                     self.glance.upload(image_id, body, stage=method == "glance-direct")
                 if method == "glance-direct":

@@ -1,73 +1,129 @@
-"""HTTP access to upstream sites and mirrors: listings, checksum files and image streams."""
+"""HTTP access to upstream sites and mirrors: listings, checksum files and image streams.
+
+Every request asks for the bytes as published (``Accept-Encoding: identity``) and
+refuses an encoded answer; TLS is verified (against ``ca_file`` when a driver sets
+one); a redirect never leaves https for http; ``Retry-After`` is honoured up to
+RETRY_AFTER_MAX seconds. Small documents are read up to a size cap and within an
+overall deadline; image streams fail when less than a minimal rate arrives for
+``timeout`` seconds. Every error names the URL, with any credentials masked.
+"""
 
 import contextlib
 import email.utils
+import http.client
 import logging
+import time
+import urllib.parse
 
 import requests
 from requests import adapters
+from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util import retry
 
 from imgsync import exceptions
 from imgsync import listing
+from imgsync import redact
 
 LOG = logging.getLogger(__name__)
 CHUNK_SIZE = 256 * 1024
 """Bytes per chunk read from upstream and sent on to Glance (well under uWSGI's 1 MiB limit)."""
+RETRY_AFTER_MAX = 30
+"""Longest ``Retry-After`` pause honoured, in seconds; a longer one is cut to this."""
+IDENTITY = {"Accept-Encoding": "identity"}
 
 
 class Upstream:
-    """A requests session with timeouts and retries, and errors that name the URL."""
+    """A requests session with timeouts, retries and limits, and errors that name the URL.
 
-    def __init__(self, timeout, retries, user_agent="imgsync"):
+    ``timeout`` bounds connecting and each read; ``document_timeout`` and
+    ``max_document_size`` bound a whole small document; ``min_rate`` (bytes/s) is the
+    slowest an image may arrive, measured over ``timeout`` seconds.
+    """
+
+    def __init__(self, timeout, retries, user_agent="imgsync", max_document_size=8 << 20,
+                 document_timeout=120, min_rate=1024, ca_file=None):
         self.timeout = timeout
+        self.max_document_size = max_document_size
+        self.document_timeout = document_timeout
+        self.min_rate = min_rate
+        self.verify = ca_file or True
         self.session = requests.Session()
-        self.session.headers["User-Agent"] = user_agent
+        self.session.headers.update({"User-Agent": user_agent, **IDENTITY})
+        self.session.hooks["response"].append(_no_downgrade)
         policy = retry.Retry(total=retries, backoff_factor=1,
                              status_forcelist=(429, 500, 502, 503, 504),
-                             allowed_methods=("GET", "HEAD"), raise_on_status=False)
+                             allowed_methods=("GET", "HEAD"), raise_on_status=False,
+                             retry_after_max=RETRY_AFTER_MAX)
         for scheme in ("http://", "https://"):
             self.session.mount(scheme, adapters.HTTPAdapter(max_retries=policy))
 
-    def _get(self, url, stream=False):
+    def _get(self, url):
+        shown = redact.url(url)
         try:
-            response = self.session.get(url, timeout=self.timeout, stream=stream)
+            response = self.session.get(url, timeout=self.timeout, stream=True,
+                                        verify=self.verify)
+        except exceptions.UpstreamError:
+            raise
         except requests.RequestException as exc:
-            raise exceptions.UpstreamError(f"cannot reach {url}: {exc}") from exc
+            raise exceptions.UpstreamError(f"cannot reach {shown}: {redact.text(exc)}") from exc
         if response.status_code != 200:
             response.close()
             raise exceptions.UpstreamError(
-                f"{url} answered HTTP {response.status_code} {response.reason}")
+                f"{shown} answered HTTP {response.status_code} {response.reason}",
+                status=response.status_code)
+        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding != "identity":
+            response.close()
+            raise exceptions.UpstreamError(
+                f"{shown} answered with Content-Encoding {encoding}, although imgsync asked "
+                "for the bytes as published (identity)")
         return response
 
-    def get_text(self, url):
-        """The body of a small text document (a listing or a checksum file)."""
-        LOG.debug("GET %s", url)
+    def get_bytes(self, url):
+        """The body of a small document (listing, checksum, version or signature file)."""
+        LOG.debug("GET %s", redact.url(url))
+        deadline = time.monotonic() + self.document_timeout
+        body = bytearray()
         with self._get(url) as response:
-            try:
-                return response.text
-            except requests.RequestException as exc:
-                raise exceptions.UpstreamError(f"reading {url} failed: {exc}") from exc
+            for chunk in _reads(response, url):
+                body += chunk
+                if len(body) > self.max_document_size:
+                    raise exceptions.UpstreamError(
+                        f"{redact.url(url)} is larger than {self.max_document_size} bytes, "
+                        "too large for a listing, checksum or signature file")
+                if time.monotonic() > deadline:
+                    raise exceptions.UpstreamError(
+                        f"{redact.url(url)} took longer than {self.document_timeout} s")
+        return bytes(body)
+
+    def get_text(self, url):
+        """A small document as text (UTF-8; undecodable bytes replaced)."""
+        return self.get_bytes(url).decode("utf-8", "replace")
 
     def last_modified(self, url):
         """The date of upstream's ``Last-Modified`` header for ``url`` (a HEAD request).
 
         For upstreams whose file names carry no build date (Fedora, openSUSE, CirrOS).
         """
-        LOG.debug("HEAD %s", url)
+        shown = redact.url(url)
+        LOG.debug("HEAD %s", shown)
         try:
-            response = self.session.head(url, timeout=self.timeout, allow_redirects=True)
+            response = self.session.head(url, timeout=self.timeout, allow_redirects=True,
+                                         verify=self.verify)
+        except exceptions.UpstreamError:
+            raise
         except requests.RequestException as exc:
-            raise exceptions.UpstreamError(f"cannot reach {url}: {exc}") from exc
+            raise exceptions.UpstreamError(f"cannot reach {shown}: {redact.text(exc)}") from exc
         response.close()
         if response.status_code != 200:
             raise exceptions.UpstreamError(
-                f"{url} answered HTTP {response.status_code} {response.reason}")
+                f"{shown} answered HTTP {response.status_code} {response.reason}",
+                status=response.status_code)
         value = response.headers.get("Last-Modified")
         try:
             return email.utils.parsedate_to_datetime(value).date()
         except (TypeError, ValueError) as exc:
-            raise exceptions.LayoutError(url, "a Last-Modified header with a date",
+            raise exceptions.LayoutError(shown, "a Last-Modified header with a date",
                                          repr(value)) from exc
 
     def entries(self, url):
@@ -77,16 +133,55 @@ class Upstream:
     @contextlib.contextmanager
     def open(self, url):
         """Stream a file: yields ``(chunks, length)``; length is None when unknown."""
-        LOG.info("downloading %s", url)
-        with self._get(url, stream=True) as response:
+        LOG.info("downloading %s", redact.url(url))
+        with self._get(url) as response:
             length = response.headers.get("Content-Length")
-            if length is None or response.headers.get("Content-Encoding", "identity") != "identity":
-                length = None
-            yield _chunks(response, url), (int(length) if length is not None else None)
+            chunks = _at_least(_reads(response, url), self.min_rate, self.timeout, url)
+            yield chunks, (int(length) if length and length.isdigit() else None)
 
 
-def _chunks(response, url):
+def _reads(response, url):
+    """The raw body as it arrives: each read returns what one receive brought, so a slow
+    sender cannot hold a read for longer than the socket timeout."""
+    received = 0
     try:
-        yield from response.iter_content(CHUNK_SIZE)
-    except requests.RequestException as exc:
-        raise exceptions.UpstreamError(f"download of {url} failed: {exc}") from exc
+        while chunk := response.raw.read1(CHUNK_SIZE, decode_content=False):
+            received += len(chunk)
+            yield chunk
+    except urllib3_exceptions.ProtocolError as exc:
+        if any(isinstance(arg, http.client.IncompleteRead) for arg in exc.args):
+            raise exceptions.UpstreamError(
+                f"{redact.url(url)} was truncated: the connection closed after {received} "
+                f"of the {response.headers.get('Content-Length')} bytes announced") from exc
+        raise exceptions.UpstreamError(
+            f"download of {redact.url(url)} failed: {redact.text(exc)}") from exc
+    except (urllib3_exceptions.HTTPError, requests.RequestException, OSError) as exc:
+        raise exceptions.UpstreamError(
+            f"download of {redact.url(url)} failed: {redact.text(exc)}") from exc
+
+
+def _at_least(chunks, rate, window, url):
+    """Pass ``chunks`` on; fail when fewer than ``rate * window`` bytes came in ``window`` s."""
+    started, received = time.monotonic(), 0
+    for chunk in chunks:
+        received += len(chunk)
+        now = time.monotonic()
+        if now - started >= window:
+            if received < rate * (now - started):
+                raise exceptions.UpstreamError(
+                    f"download of {redact.url(url)} is too slow: {received} bytes in "
+                    f"{now - started:.0f} s, less than {rate} bytes/s")
+            started, received = now, 0
+        yield chunk
+
+
+def _no_downgrade(response, *args, **kwargs):
+    """A response hook: refuse a redirect from https to anything else."""
+    if response.is_redirect and urllib.parse.urlsplit(response.url).scheme == "https":
+        target = urllib.parse.urljoin(response.url, response.headers.get("Location", ""))
+        if urllib.parse.urlsplit(target).scheme != "https":
+            response.close()
+            raise exceptions.UpstreamError(
+                f"{redact.url(response.url)} redirects to {redact.url(target)}: imgsync "
+                "never follows a redirect from https to http")
+    return response

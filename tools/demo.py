@@ -21,11 +21,14 @@ properties = hw_qemu_guest_agent=yes
 [glance]
 cloud = demo
 
+# the sample mirror signs its SHA256SUMS with a key of its own, not Ubuntu's
 [ubuntu-22.04]
 base_url = {mirror}ubuntu/
+signing_keys = {keys}
 
 [ubuntu-24.04]
 base_url = {mirror}ubuntu/
+signing_keys = {keys}
 """
 
 
@@ -57,7 +60,8 @@ def main():
                 stack_mod.OpenStackStack(tmp / "openstack", venv=venv) as stack:
             clouds = stack.clouds_yaml(tmp / "clouds.yaml", "demo")
             config = tmp / "imgsync.conf"
-            config.write_text(CONFIG.format(mirror=mirror.url))
+            config.write_text(CONFIG.format(
+                mirror=mirror.url, keys=mirror_mod.signing_keys_file(tmp)))
             env = {"OS_CLIENT_CONFIG_FILE": str(clouds), "PATH": "/usr/bin:/bin"}
             codes = [run(config, env)]
             show_images(stack)

@@ -23,6 +23,15 @@ class AlmaLinuxDriver(el.EnterpriseLinuxDriver):
     """AlmaLinux ``GenericCloud`` qcow2 (not the ext4, UEFI or OpenNebula variants)."""
 
     upstream_url = "https://repo.almalinux.org/almalinux/"
+    signature_style = "detached"
+    signature_suffixes = (".asc",)
+    signature_description = "CHECKSUM.asc beside CHECKSUM"
+    keys_file = "almalinux.asc"
+    signing_fingerprints = frozenset({
+        "BC5EDDCADF502C077F1582882AE81E8ACED7258B",   # AlmaLinux OS 8 (2023)
+        "BF18AC2876178908D6E71267D36CB86CB86B3716",   # AlmaLinux OS 9
+        "EE6DB7B98F5BF5EDD9DA0DE5DEE5C11CC2A1E572",   # AlmaLinux OS 10
+    })
     product = "AlmaLinux"
     os_distro = "almalinux"
     login = "almalinux"
@@ -30,7 +39,7 @@ class AlmaLinuxDriver(el.EnterpriseLinuxDriver):
     def arch_releases(self, arch, upstream_arch):
         url = f"{self.base_url}{self.major}/cloud/{upstream_arch}/images/"
         sums_url = f"{url}CHECKSUM"
-        sums = checksums.parse(self.upstream.get_text(sums_url))
+        sums = checksums.parse(self.signed_text(sums_url), sums_url)
         prefix = f"AlmaLinux-{self.major}-GenericCloud-"
         pattern = re.compile(rf"{re.escape(prefix)}(?P<version>{self.major}\.\d+-\d{{8}}"
                              rf"(?:\.\d+)?)\.{re.escape(upstream_arch)}\.qcow2")
@@ -41,7 +50,7 @@ class AlmaLinuxDriver(el.EnterpriseLinuxDriver):
         alias = f"{prefix}latest.{upstream_arch}.qcow2"
         current = dated.from_alias(files, helpers.lookup(sums, alias, sums_url),
                                    sums.__getitem__, alias, sums_url)
-        return dated.from_files(self, arch, url, current, sums.__getitem__)
+        return dated.from_files(self, arch, url, current, sums.__getitem__, sums_url)
 
 
 class AlmaLinux8(AlmaLinuxDriver):
@@ -50,6 +59,7 @@ class AlmaLinux8(AlmaLinuxDriver):
 
 class AlmaLinux9(AlmaLinuxDriver):
     major = "9"
+    signature_default = "required"
 
 
 class AlmaLinux10(AlmaLinuxDriver):

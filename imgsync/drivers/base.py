@@ -8,7 +8,10 @@ from typing import ClassVar
 from oslo_config import cfg
 
 from imgsync import conf as imgsync_conf
+from imgsync import exceptions
 from imgsync import ordering
+from imgsync import redact
+from imgsync import signatures
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +30,23 @@ class Release:
     min_ram: int
     metadata: Mapping[str, str]
     compression: str | None = None
+    checksum_url: str = ""
+    """Where upstream publishes the checksum (for errors)."""
+    official_url: str = ""
+    """``url`` on the official site, whichever mirror ``url`` is on."""
+    signed_by: str | None = None
+    """Fingerprint of the OpenPGP key that signed the checksum, when it was verified."""
+
+    @property
+    def mirror_url(self):
+        """``url`` without credentials when it is on a mirror, else None."""
+        if self.url == self.official_url:
+            return None
+        return redact.without_credentials(self.url)
+
+
+WEAK = ("md5", "sha1")
+"""Digests that a tampered mirror can forge."""
 
 
 def sort_releases(releases):
@@ -49,6 +69,17 @@ class Driver:
     architectures: ClassVar[Mapping[str, str]] = {"x86_64": "x86_64"}
     """Supported architectures: libosinfo name (Glance's vocabulary) to upstream's name."""
     extra_opts: ClassVar[tuple[cfg.Opt, ...]] = ()
+    signature_style: ClassVar[str | None] = None
+    """How upstream signs its checksum files: ``detached`` (a signature file beside it,
+    one of ``signature_suffixes``), ``clearsigned`` (the file itself), ``clearsigned
+    copy`` (a clear-signed copy at the name plus ``.asc``), or None (unsigned)."""
+    signature_suffixes: ClassVar[tuple[str, ...]] = ()
+    signature_description: ClassVar[str] = ""
+    signature_default: ClassVar[str] = "if-published"
+    keys_file: ClassVar[str | None] = None
+    """Upstream's certificates, in imgsync/keys/ (provenance in its README)."""
+    signing_fingerprints: ClassVar[frozenset[str]] = frozenset()
+    """The shipped certificates imgsync trusts, pinned by primary key fingerprint."""
     catalog_meta: ClassVar[Mapping[str, str]] = {}
     """Catalog ``meta`` values that differ from the Glance properties, where
     openstack-image-manager's schema allows only its own vocabulary."""
@@ -71,6 +102,9 @@ class Driver:
         self.upstream = upstream
         self.properties = properties or {}
         """Properties for every image ([DEFAULT] properties)."""
+        self._signers = {}
+        """Checksum URL to the fingerprint that signed it."""
+        self._keyring = None
 
     @classmethod
     def opts(cls):
@@ -81,6 +115,78 @@ class Driver:
     def base_url(self):
         """The configured site root, always ending in a slash."""
         return self.conf.base_url.rstrip("/") + "/"
+
+    def official_url(self, url):
+        """``url`` with a configured mirror's root replaced by the official site's."""
+        official = (self.upstream_url or "").rstrip("/") + "/"
+        if self.upstream_url and self.base_url != official and url.startswith(self.base_url):
+            return official + url[len(self.base_url):]
+        return url
+
+    def validate(self):
+        """Check the driver's own options at start; raise ConfigError naming the option."""
+        if self.conf.signature == "required" and self.signature_style is None:
+            raise exceptions.ConfigError(
+                f"[{self.name}] signature = required, but {self.display_name} publishes no "
+                "signatures of its checksum files")
+        if self.conf.signature != "off" and self.signature_style is not None:
+            self.keyring()
+
+    def keyring(self):
+        """The certificates this driver trusts: ``signing_keys``, else the shipped ones."""
+        if self._keyring is None:
+            if self.conf.signing_keys:
+                try:
+                    self._keyring = signatures.Keyring(self.conf.signing_keys)
+                except exceptions.ConfigError as exc:
+                    raise exceptions.ConfigError(f"[{self.name}] signing_keys: {exc}") from exc
+            else:
+                self._keyring = signatures.Keyring(signatures.KEYS_DIR / self.keys_file,
+                                                   self.signing_fingerprints)
+        return self._keyring
+
+    def signed_text(self, url):
+        """A checksum file's text, verified as ``signature`` asks; the signer is noted for
+        the releases whose ``checksum_url`` is ``url``."""
+        policy = self.conf.signature
+        if policy == "off" or self.signature_style is None:
+            return self.upstream.get_text(url)
+        if self.signature_style == "clearsigned copy":
+            try:
+                document = self.upstream.get_bytes(url + ".asc")
+            except exceptions.UpstreamError as exc:
+                if exc.status != 404 or policy == "required":
+                    raise
+                return self.upstream.get_text(url)
+            return self._clearsigned(document, url + ".asc", url)
+        data = self.upstream.get_bytes(url)
+        if self.signature_style == "clearsigned":
+            if signatures.is_clearsigned(data):
+                return self._clearsigned(data, url, url)
+            if policy == "required":
+                raise exceptions.SignatureError(
+                    f"{redact.url(url)} is not signed (signature = required)")
+            return data.decode("utf-8", "replace")
+        for suffix in self.signature_suffixes:
+            try:
+                signature = self.upstream.get_bytes(url + suffix)
+            except exceptions.UpstreamError as exc:
+                if exc.status == 404:
+                    continue
+                raise
+            self._signers[url] = signatures.verify_detached(
+                data, signature, self.keyring(), url, url + suffix)
+            return data.decode("utf-8", "replace")
+        if policy == "required":
+            raise exceptions.SignatureError(
+                f"{redact.url(url)}: no signature ({' or '.join(self.signature_suffixes)}) "
+                "beside it (signature = required)")
+        return data.decode("utf-8", "replace")
+
+    def _clearsigned(self, document, signed_url, url):
+        text, self._signers[url] = signatures.verify_clearsigned(
+            document, self.keyring(), signed_url)
+        return text
 
     def releases(self):
         """The newest ``versions`` releases of each configured architecture, newest first.
@@ -105,6 +211,12 @@ class Driver:
         x86_64 carry it in their display name. ``metadata`` adds properties known
         only per build (e.g. Fedora's os_version); the operator's still win.
         """
+        if fields["checksum_algo"] in WEAK and not self.conf.allow_weak_checksums:
+            raise exceptions.UpstreamError(
+                f"{redact.url(fields.get('checksum_url') or fields['url'])} publishes only a "
+                f"{fields['checksum_algo']} checksum for {redact.url(fields['url'])}, which "
+                f"does not protect against tampering (set [{self.name}] "
+                "allow_weak_checksums = true to accept)")
         metadata = {**self.metadata, **(metadata or {}), "architecture": architecture,
                     **self.properties, **self.conf.properties}
         display_name = self.display_name
@@ -117,5 +229,7 @@ class Driver:
             min_disk=self.conf.min_disk if self.conf.min_disk is not None else self.min_disk,
             min_ram=self.conf.min_ram if self.conf.min_ram is not None else self.min_ram,
             metadata=metadata,
+            official_url=self.official_url(fields["url"]),
+            signed_by=self._signers.get(fields.get("checksum_url")),
             **fields,
         )

@@ -27,14 +27,14 @@ class CentOSStreamDriver(el.EnterpriseLinuxDriver):
     def arch_releases(self, arch, upstream_arch):
         url = f"{self.base_url}{self.major}-stream/{upstream_arch}/images/"
         sums_url = f"{url}CHECKSUM"
-        sums = checksums.parse(self.upstream.get_text(sums_url))
+        sums = checksums.parse(self.upstream.get_text(sums_url), sums_url)
         pattern = re.compile(rf"CentOS-Stream-GenericCloud-{self.major}-(?P<version>\d{{8}}\.\d+)"
                              rf"\.{re.escape(upstream_arch)}\.qcow2")
         files = dated.newest_first(sums, pattern)
         if not files:
             raise exceptions.LayoutError(sums_url, f"composes like {pattern.pattern}",
                                          ", ".join(list(sums)[:5]) or "no checksum lines")
-        return dated.from_files(self, arch, url, files, sums.__getitem__)
+        return dated.from_files(self, arch, url, files, sums.__getitem__, sums_url)
 
 
 class CentOSStream9(CentOSStreamDriver):

@@ -48,7 +48,8 @@ class Cirros(base.Driver):
                 found.append(self.release(
                     architecture=arch, metadata={"os_version": version}, version=version,
                     build_date=self.upstream.last_modified(directory + name),
-                    url=directory + name, checksum_algo=algo, checksum=digest))
+                    url=directory + name, checksum_algo=algo, checksum=digest,
+                    checksum_url=f"{directory} ({algo} checksum file)"))
         return sorted(found, key=lambda r: ordering.natural_key(r.version), reverse=True)
 
     def _sums(self, directory):
@@ -57,5 +58,5 @@ class Cirros(base.Driver):
         names = [n for n in SUMS_FILES if n in entries] or ["MD5SUMS"]
         sums = {}
         for name in reversed(names):   # weakest first, so stronger ones overwrite
-            sums.update(checksums.parse(self.upstream.get_text(directory + name)))
+            sums.update(checksums.parse(self.upstream.get_text(directory + name), directory + name))
         return sums

@@ -77,7 +77,17 @@ def from_build_dirs(driver, listing_url, builds, sums_name, filenames):
         if all(len(releases) == wanted for releases in found.values()):
             break
         sums_url = f"{listing_url}{build.entry}{sums_name}"
-        sums = checksums.parse(driver.upstream.get_text(sums_url))
+        try:
+            sums = checksums.parse(driver.signed_text(sums_url), sums_url)
+        except exceptions.UpstreamError as exc:
+            if exc.status != 404:
+                raise
+            LOG.warning("%s: skipping build %s, its %s is missing (HTTP 404): not yet "
+                        "complete or pruned", driver.name, build.build_id, sums_name)
+            continue
+        if not sums:
+            raise exceptions.LayoutError(sums_url, f"{sums_name} checksum lines",
+                                         "none (an error page?)")
         for arch, template in filenames.items():
             filename = template.format(build=build.build_id)
             if len(found[arch]) == wanted:
@@ -90,7 +100,7 @@ def from_build_dirs(driver, listing_url, builds, sums_name, filenames):
             found[arch].append(driver.release(
                 architecture=arch, version=build.version, build_date=build.date,
                 url=f"{listing_url}{build.entry}{filename}", checksum_algo=algo,
-                checksum=digest))
+                checksum=digest, checksum_url=sums_url))
     for arch, releases in found.items():
         if not releases:
             raise exceptions.LayoutError(
@@ -99,12 +109,13 @@ def from_build_dirs(driver, listing_url, builds, sums_name, filenames):
     return base.sort_releases(r for releases in found.values() for r in releases)
 
 
-def from_files(driver, arch, url, files, checksum_of):
-    """Releases of the ``versions`` newest dated files (``newest_first`` output) in ``url``."""
+def from_files(driver, arch, url, files, checksum_of, sums_url):
+    """Releases of the ``versions`` newest dated files (``newest_first`` output) in ``url``,
+    whose checksums ``sums_url`` published."""
     releases = []
     for version, name in files[:driver.conf.versions]:
         algo, digest = checksum_of(name)
         releases.append(driver.release(
             architecture=arch, version=version, build_date=build_date(version, url),
-            url=url + name, checksum_algo=algo, checksum=digest))
+            url=url + name, checksum_algo=algo, checksum=digest, checksum_url=sums_url))
     return releases

@@ -32,6 +32,19 @@ class Fedora(base.Driver):
 
     display_name = "Fedora"
     upstream_url = "https://download.fedoraproject.org/pub/fedora/linux/"
+    signature_style = "clearsigned"
+    signature_description = "the CHECKSUM file is clear-signed"
+    signature_default = "required"
+    keys_file = "fedora.asc"
+    signing_fingerprints = frozenset({
+        "466CF2D8B60BC3057AA9453ED0622462E99D6AD1",   # Fedora 41
+        "B0F4950458F69E1150C6C5EDC8AC4916105EF944",   # 42
+        "C6E7F081CF80E13146676E88829B606631645531",   # 43
+        "36F612DCF27F7D1A48A835E4DBFCF71C6D9F90A6",   # 44
+        "4F50A6114CD5C6976A7F1179655A4B02F577861E",   # 45
+        "D924B10D3E810DABDD8B56B596E7E91491211FCE",   # 46
+        "B2E766FA50CA6FA2D5ED06FC09D879E09488FB64",   # 47
+    })
     architectures = {"x86_64": "x86_64", "aarch64": "aarch64"}
     min_disk = 5
     min_ram = 512
@@ -75,7 +88,7 @@ class Fedora(base.Driver):
                         number, arch, images_url)
             return None
         sums_url = images_url + sorted(sums_names, key=ordering.natural_key)[-1]
-        sums = checksums.parse(self.upstream.get_text(sums_url))
+        sums = checksums.parse(self.signed_text(sums_url), sums_url)
         pattern = image_pattern(number, arch)
         images = [(m["c1"] or m["c2"], name) for name in sums if (m := pattern.match(name))]
         if not images:
@@ -87,4 +100,4 @@ class Fedora(base.Driver):
         return self.release(
             architecture=arch, metadata={"os_version": number}, version=f"{number}-{compose}",
             build_date=self.upstream.last_modified(url), url=url, checksum_algo=algo,
-            checksum=digest)
+            checksum=digest, checksum_url=sums_url)

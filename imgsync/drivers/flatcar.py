@@ -57,6 +57,13 @@ class FlatcarDriver(base.Driver):
     architectures = {"x86_64": "amd64-usr", "aarch64": "arm64-usr"}
     min_disk = 10
     min_ram = 2048
+    signature_style = "clearsigned copy"
+    signature_description = ("<image>.DIGESTS.asc, the clear-signed DIGESTS, so the image "
+                             "is verified while it streams (its detached .sig could only be "
+                             "checked once the whole image had arrived)")
+    signature_default = "required"
+    keys_file = "flatcar.asc"
+    signing_fingerprints = frozenset({"F88CFEDEFF29A5B4D9523864E25D9AED0593B34A"})
     extra_opts = (
         cfg.StrOpt("compression", default="auto",
                    choices=[("auto", "the uncompressed .img when published, else .img.bz2, "
@@ -112,14 +119,14 @@ class FlatcarDriver(base.Driver):
                 continue
             name, compression = chosen
             digests_url = f"{version_url}{name}.DIGESTS"
-            sha512 = checksums.parse_digests(self.upstream.get_text(digests_url)).get("sha512")
+            sha512 = checksums.parse_digests(self.signed_text(digests_url)).get("sha512")
             algo, digest = helpers.lookup(
                 {n: ("sha512", d) for n, d in (sha512 or {}).items()}, name,
                 f"{digests_url} (# SHA512 HASH block)")
             releases.append(self.release(
                 architecture=arch, metadata={"os_version": version}, version=version,
                 build_date=build_date, url=f"{version_url}{name}", checksum_algo=algo,
-                checksum=digest, compression=compression))
+                checksum=digest, compression=compression, checksum_url=digests_url))
         return releases
 
     def _files(self):

@@ -38,7 +38,7 @@ def fill(template, **values):
     return template
 
 
-def parse_checksums(text, style, filename):
+def parse_checksums(text, style, filename, url=""):
     """``{name: (algo, hex)}`` of a checksum file in the configured ``checksum_style``."""
     if style == "digests":
         blocks = checksums.parse_digests(text)
@@ -47,9 +47,8 @@ def parse_checksums(text, style, filename):
                 for name, digest in blocks[algo].items()}
     if style == "single":
         words = text.split()
-        sums = checksums.parse(f"{words[0]}  {filename}") if words else {}
-        return sums
-    return checksums.parse(text)
+        return checksums.parse(f"{words[0]}  {filename}", url) if words else {}
+    return checksums.parse(text, url)
 
 
 class Generic(base.Driver):
@@ -119,6 +118,18 @@ class Generic(base.Driver):
         self.display_name = group_conf.display_name
         self.disk_format = group_conf.disk_format
 
+    def validate(self):
+        """Each regex option must compile (placeholders filled in as at run time)."""
+        for opt in ("build_dir_regex", "file_regex", "version_regex"):
+            value = getattr(self.conf, opt)
+            if not value:
+                continue
+            try:
+                re.compile(fill(value, arch="x86_64"))
+            except re.error as exc:
+                raise exceptions.ConfigError(
+                    f"[{self.name}] {opt}: not a valid regular expression: {exc}") from exc
+
     def releases(self):
         found = []
         for arch in self.conf.architectures:
@@ -169,14 +180,14 @@ class Generic(base.Driver):
             sums_url = urllib.parse.urljoin(directory, fill(
                 self.conf.checksum_url, file=name, version=version, arch=upstream_arch))
             sums = parse_checksums(self.upstream.get_text(sums_url), self.conf.checksum_style,
-                                   name)
+                                   name, sums_url)
             algo, digest = helpers.lookup(sums, name, sums_url)
             count += 1
             yield self.release(
                 architecture=arch, version=version, build_date=self._date(version,
                                                                           directory + name),
                 url=directory + name, checksum_algo=algo, checksum=digest,
-                compression=self._compression(name))
+                compression=self._compression(name), checksum_url=sums_url)
             if count == self.conf.versions:
                 return
 

@@ -22,7 +22,7 @@ LOG = logging.getLogger(__name__)
 
 def single_sha256(text, filename, url):
     """The sha256 a ``<file>.sha256`` gives for ``filename`` (or its only sha256)."""
-    sums = {name: s for name, s in checksums.parse(text).items() if s[0] == "sha256"}
+    sums = {name: s for name, s in checksums.parse(text, url).items() if s[0] == "sha256"}
     if filename not in sums and len(sums) == 1:
         return next(iter(sums.values()))
     return helpers.lookup(sums, filename, url)
@@ -32,6 +32,13 @@ class LeapDriver(base.Driver):
     """openSUSE Leap Minimal-VM Cloud qcow2."""
 
     upstream_url = "https://download.opensuse.org/distribution/leap/"
+    signature_style = "detached"
+    signature_suffixes = (".asc",)
+    signature_description = "<image>.sha256.asc beside <image>.sha256"
+    signature_default = "off"
+    """openSUSE's build service makes v3 signatures, which Sequoia's policy refuses."""
+    keys_file = "opensuse.asc"
+    signing_fingerprints = frozenset({"AD485664E901B867051AB15F35A2F86E29B700A4"})
     architectures = {"x86_64": "x86_64", "aarch64": "aarch64"}
     min_disk = 10
     min_ram = 512
@@ -64,11 +71,11 @@ class LeapDriver(base.Driver):
                                              ", ".join(entries[:10]) or "no entries")
             for build, name in builds[:self.conf.versions]:
                 sums_url = f"{url}{name}.sha256"
-                algo, digest = single_sha256(self.upstream.get_text(sums_url), name, sums_url)
+                algo, digest = single_sha256(self.signed_text(sums_url), name, sums_url)
                 found.append(self.release(
                     architecture=arch, version=build,
                     build_date=self.upstream.last_modified(url + name), url=url + name,
-                    checksum_algo=algo, checksum=digest))
+                    checksum_algo=algo, checksum=digest, checksum_url=sums_url))
         return sorted(found, key=lambda r: ordering.natural_key(r.version), reverse=True)
 
 

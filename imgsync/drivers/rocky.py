@@ -23,14 +23,29 @@ from imgsync.drivers import helpers
 
 def image_checksum(text, filename, url):
     """``(algo, digest)`` a per-image CHECKSUM gives for ``filename`` (or its only one)."""
-    sums = checksums.parse(text)
+    sums = checksums.parse(text, url)
     if filename not in sums and len(sums) == 1:
         return next(iter(sums.values()))
     return helpers.lookup(sums, filename, url)
 
 
 class RockyDriver(el.EnterpriseLinuxDriver):
-    """Rocky Linux ``GenericCloud-Base`` qcow2 (not the LVM, EC2 or Azure images)."""
+    """Rocky Linux ``GenericCloud-Base`` qcow2 (not the LVM, EC2 or Azure images).
+
+    Rocky signs the directory's CHECKSUM for 8 and 10, not for 9; the signature's file
+    name is not confirmed (``CHECKSUM.asc`` or ``CHECKSUM.sig``), so both are tried and
+    the default is ``if-published``.
+    """
+
+    signature_style = "detached"
+    signature_suffixes = (".asc", ".sig")
+    signature_description = "CHECKSUM.asc or CHECKSUM.sig beside the directory's CHECKSUM"
+    keys_file = "rocky.asc"
+    signing_fingerprints = frozenset({
+        "7051C470A929F454CEBE37B715AF5DAC6D745A60",   # Rocky Linux 8
+        "21CB256AE16FC54C6E652949702D426D350D275D",   # Rocky Linux 9
+        "FC226859C0860BF0DDB95B085B106C736FEDFC85",   # Rocky Linux 10
+    })
 
     upstream_url = "https://download.rockylinux.org/pub/rocky/"
     product = "Rocky Linux"
@@ -39,24 +54,36 @@ class RockyDriver(el.EnterpriseLinuxDriver):
 
     def arch_releases(self, arch, upstream_arch):
         url = f"{self.base_url}{self.major}/images/{upstream_arch}/"
-        entries = self.upstream.entries(url)
         prefix = f"Rocky-{self.major}-GenericCloud-Base"
         pattern = re.compile(rf"{re.escape(prefix)}-(?P<version>{self.major}\.\d+-\d{{8}}\.\d+)"
                              rf"\.{re.escape(upstream_arch)}\.qcow2")
-        files = dated.newest_first(entries, pattern)
+        alias = f"{prefix}.latest.{upstream_arch}.qcow2"
+        combined_url = f"{url}CHECKSUM"
+        try:
+            combined = checksums.parse(self.signed_text(combined_url), combined_url)
+        except exceptions.UpstreamError as exc:
+            if exc.status != 404:
+                raise
+            combined = {}
+        if combined:   # the directory's CHECKSUM: every file, and the one Rocky signs
+            names, sums_url = combined, combined_url
+
+            def checksum_of(name):
+                return helpers.lookup(combined, name, combined_url)
+        else:          # only the per-image <image>.CHECKSUM files
+            names, sums_url = self.upstream.entries(url), f"{url}<image>.CHECKSUM"
+
+            @functools.cache
+            def checksum_of(name):
+                image_sums = f"{url}{name}.CHECKSUM"
+                return image_checksum(self.upstream.get_text(image_sums), name, image_sums)
+        files = dated.newest_first(names, pattern)
         if not files:
             raise exceptions.LayoutError(url, f"dated images like {pattern.pattern}",
-                                         ", ".join(entries[:10]) or "no entries")
-
-        @functools.cache
-        def checksum_of(name):
-            sums_url = f"{url}{name}.CHECKSUM"
-            return image_checksum(self.upstream.get_text(sums_url), name, sums_url)
-
-        alias = f"{prefix}.latest.{upstream_arch}.qcow2"
-        alias_checksum = checksum_of(alias) if alias in entries else None
+                                         ", ".join(list(names)[:10]) or "no entries")
+        alias_checksum = checksum_of(alias) if alias in names else None
         current = dated.from_alias(files, alias_checksum, checksum_of, alias, url)
-        return dated.from_files(self, arch, url, current, checksum_of)
+        return dated.from_files(self, arch, url, current, checksum_of, sums_url)
 
 
 class Rocky8(RockyDriver):

@@ -36,6 +36,12 @@ class UbuntuDriver(base.Driver):
     """Ubuntu server cloud images (qcow2 despite the .img name)."""
 
     upstream_url = "https://cloud-images.ubuntu.com/"
+    signature_style = "detached"
+    signature_suffixes = (".gpg",)
+    signature_description = "SHA256SUMS.gpg beside SHA256SUMS"
+    signature_default = "required"
+    keys_file = "ubuntu.asc"
+    signing_fingerprints = frozenset({"D2EB44626FDDC30B513D5BB71A5D6C4C7DB87C81"})
     series: str
     codename: str
     variant = "server"
@@ -94,6 +100,8 @@ class UbuntuMinimalDriver(UbuntuDriver):
     """Ubuntu minimal cloud images, below ``minimal/`` (``minimal/daily/`` for daily builds)."""
 
     variant = "minimal"
+    signature_default = "if-published"
+    """Whether the minimal streams carry SHA256SUMS.gpg is not confirmed."""
     subdir = "minimal/"
     daily_subdir = "daily/"
     variant_name = " Minimal"

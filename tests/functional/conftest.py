@@ -1,10 +1,12 @@
 """Session fixtures: a real Keystone and Glance, and a local upstream mirror per test."""
 
+import os
 import pathlib
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -156,15 +158,18 @@ def write_config(tmp_path, cloud, mirror):
 
     Each driver reads the mirror directory named after its family, the part of its
     name before the first dash (``ubuntu/``, ``debian/``, ``centos/``...), unless
-    ``sites`` maps it to another one. ``account`` is an account of the stack (admin,
+    ``sites`` maps it to another one, and trusts the mirror's test signing key instead of
+    upstream's (``signing_keys``). ``account`` is an account of the stack (admin,
     service), ``region`` the Glance's (the production-like one is in
     ``cloud.production_region``).
     """
     def write(distributions, extra="", sites=None, account="admin", region=None):
         auth = getattr(cloud, account)
         sites = sites or {}
+        keys = mirror_mod.signing_keys_file(tmp_path)
         groups = "".join(
-            f"[{name}]\nbase_url = {mirror.url}{sites.get(name, name.split('-')[0])}/\n\n"
+            f"[{name}]\nbase_url = {mirror.url}{sites.get(name, name.split('-')[0])}/\n"
+            f"signing_keys = {keys}\n\n"
             for name in distributions)
         path = tmp_path / "imgsync.conf"
         path.write_text(
@@ -191,9 +196,49 @@ def write_config(tmp_path, cloud, mirror):
 
 @pytest.fixture
 def imgsync():
-    """Run the imgsync command as an operator would; returns the CompletedProcess."""
+    """Run the imgsync command as an operator would; returns the CompletedProcess, with
+    the run's wall-clock ``seconds`` and peak resident memory ``max_rss_mib`` added."""
     def run(*args, env=None):
-        return subprocess.run([sys.executable, "-m", "imgsync", *map(str, args)],
-                              capture_output=True, text=True, timeout=300, env=env,
-                              cwd=pathlib.Path(__file__).parent)
+        return measured([sys.executable, "-m", "imgsync", *map(str, args)], env=env,
+                        cwd=pathlib.Path(__file__).parent)
     return run
+
+
+def measured(command, env=None, cwd=None, timeout=300):
+    """Run ``command`` to its end (killed after ``timeout`` s) and measure it: wait4(2)
+    gives this one child's peak RSS."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, cwd=cwd)
+    output = {}
+    readers = [threading.Thread(target=lambda name, pipe: output.__setitem__(name, pipe.read()),
+                                args=(name, pipe), daemon=True)
+               for name, pipe in (("stdout", process.stdout), ("stderr", process.stderr))]
+    for reader in readers:
+        reader.start()
+    killer = threading.Timer(timeout, process.kill)
+    killer.start()
+    try:
+        _, status, usage = os.wait4(process.pid, 0)
+    finally:
+        killer.cancel()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join(timeout=30)
+    result = subprocess.CompletedProcess(command, process.returncode, output.get("stdout", ""),
+                                         output.get("stderr", ""))
+    result.seconds = time.monotonic() - started
+    result.max_rss_mib = usage.ru_maxrss / 1024
+    return result
+
+
+FAULT_REPORT = []
+"""(case, exit status, seconds, peak RSS MiB) of each fault-suite run, printed at the end."""
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FAULT_REPORT:
+        terminalreporter.section("fault suite: imgsync runs against misbehaving servers")
+        terminalreporter.line(f"{'case':<44} {'exit':>4} {'seconds':>8} {'peak RSS MiB':>13}")
+        for case, code, seconds, rss in FAULT_REPORT:
+            terminalreporter.line(f"{case:<44} {code:>4} {seconds:>8.1f} {rss:>13.1f}")

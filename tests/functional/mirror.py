@@ -1,20 +1,52 @@
 """A local upstream mirror for tests and the demo: real qcow2 files behind a real HTTP server."""
 
+import base64
 import bz2
 import functools
+import gzip
 import hashlib
 import http.server
 import os
 import pathlib
 import random
 import shutil
+import ssl
 import subprocess
 import tempfile
 import threading
 import time
 
+import pysequoia
+
 IMAGE_SUFFIXES = (".img", ".qcow2", ".raw", ".bz2", ".gz", ".xz")
 HOLD_TIMEOUT = 120
+_SIGNER = []
+
+
+def signing_key():
+    """This test process's OpenPGP key, standing in for upstream's (made once)."""
+    if not _SIGNER:
+        _SIGNER.append(pysequoia.Tsk.generate("imgsync test mirror <mirror@example.invalid>"))
+    return _SIGNER[0]
+
+
+def signing_keys_file(directory):
+    """Write the mirror key's certificate, for the drivers' ``signing_keys``; its path."""
+    path = pathlib.Path(directory, "mirror-signing-key.asc")
+    path.write_text(str(signing_key().extract_certificate()))
+    return path
+
+
+def sign_detached(path, suffix):
+    """Write ``path`` + ``suffix``: a detached, armored signature of ``path``."""
+    signature = pysequoia.sign(signing_key().signer(), pathlib.Path(path).read_bytes(),
+                               mode=pysequoia.SignatureMode.DETACHED)
+    pathlib.Path(f"{path}{suffix}").write_bytes(signature)
+
+
+def clearsigned(text):
+    return pysequoia.sign(signing_key().signer(), text.encode(),
+                          mode=pysequoia.SignatureMode.CLEAR)
 UBUNTU = {"20.04": "focal", "22.04": "jammy", "24.04": "noble", "26.04": "resolute"}
 
 
@@ -64,6 +96,7 @@ def add_ubuntu_build(root, series, serial, stream="release", checksum=None, size
     }
     by_digest = sorted(lines.items(), key=lambda item: item[1])   # upstream sorts by hash
     (directory / "SHA256SUMS").write_text("".join(f"{d} *{n}\n" for n, d in by_digest))
+    sign_detached(directory / "SHA256SUMS", ".gpg")
     newest = directory.parent / latest
     shutil.rmtree(newest, ignore_errors=True)
     shutil.copytree(directory, newest)
@@ -83,7 +116,70 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
     def do_GET(self):
         self.server.requests.append(self.path)
-        super().do_GET()
+        if self.server.auth and self.headers.get("Authorization") != self.server.auth:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="mirror"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        fault = next((f for suffix, f in self.server.path_faults.items()
+                      if self.path.endswith(suffix)), None)
+        if fault is None:
+            super().do_GET()
+        else:
+            self._fault(fault)
+
+    def _fault(self, fault):
+        """Misbehave as ``fault`` says (see Mirror.fault)."""
+        if "status" in fault:
+            self.send_response(fault["status"])
+            for key, value in fault.get("headers", {}).items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if "redirect" in fault:
+            self.send_response(302)
+            self.send_header("Location", fault["redirect"])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        path = self.translate_path(self.path)
+        body = fault["body"] if "body" in fault else pathlib.Path(path).read_bytes()
+        if "flip" in fault:
+            body = bytearray(body)
+            body[fault["flip"]] ^= 0xFF
+            body = bytes(body)
+        if fault.get("gzip"):
+            body = gzip.compress(body)
+        self.send_response(200)
+        if fault.get("gzip"):
+            self.send_header("Content-Encoding", "gzip")
+        if not fault.get("endless"):
+            self.send_header("Content-Length", str(fault.get("length", len(body))))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        deadline = time.monotonic() + HOLD_TIMEOUT
+        try:
+            if fault.get("endless"):
+                while time.monotonic() < deadline:
+                    self.wfile.write(body or b"x" * 65536)
+            elif fault.get("drip"):
+                for index in range(len(body)):
+                    if time.monotonic() > deadline:
+                        break
+                    self.wfile.write(body[index:index + 1])
+                    self.wfile.flush()
+                    time.sleep(fault["drip"])
+            elif fault.get("stall"):
+                self.wfile.write(body[:len(body) // 2])
+                self.wfile.flush()
+                self.server.stop.wait(HOLD_TIMEOUT)
+            else:
+                self.wfile.write(body)
+        except OSError:
+            pass   # the client gave up, as it should
+        self.close_connection = True
 
     def send_header(self, keyword, value):
         if keyword.lower() == "content-length" and self.server.omit_length:
@@ -108,22 +204,32 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 
 class Mirror:
-    """An HTTP server on 127.0.0.1 serving ``root``; ``requests`` lists the paths asked for."""
+    """An HTTP server on 127.0.0.1 serving ``root``; ``requests`` lists the paths asked for.
 
-    def __init__(self, root):
+    ``tls`` is ``(certificate file, key file)`` to serve https instead.
+    """
+
+    def __init__(self, root, tls=None):
         self.root = pathlib.Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         handler = functools.partial(_Handler, directory=str(self.root))
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self._server.requests = []
         self._server.omit_length = False
         self._server.truncate = False
         self._server.slow = 0
         self._server.hold = None
+        self._server.path_faults = {}
+        self._server.auth = None
+        self._server.stop = threading.Event()
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.1}, daemon=True)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self._server.server_address[1]}/"
 
     @property
     def requests(self):
@@ -133,17 +239,33 @@ class Mirror:
         """Paths of image files asked for (listings and checksum files left out)."""
         return [path for path in self.requests if path.endswith(IMAGE_SUFFIXES)]
 
+    def fault(self, suffix, **fault):
+        """Misbehave for every path ending in ``suffix``: ``status`` (with ``headers``),
+        ``redirect`` (a Location), or serve the file (or ``body``) with ``flip`` (invert
+        the byte at that offset), ``gzip`` (Content-Encoding), ``length`` (a wrong
+        Content-Length), ``endless`` (repeat it without end), ``drip`` (one byte every
+        that many seconds) or ``stall`` (half of it, then nothing). Each misbehaviour
+        ends by itself after HOLD_TIMEOUT seconds."""
+        self._server.path_faults[suffix] = fault
+
+    def require_auth(self, user, password):
+        """Answer 401 to requests without these basic-auth credentials."""
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        self._server.auth = f"Basic {token}"
+
     def set_faults(self, omit_length=False, truncate=False, slow=0, hold=None):
         self._server.omit_length = omit_length
         self._server.truncate = truncate
         self._server.slow = slow
         self._server.hold = hold
+        self._server.path_faults = {}
 
     def __enter__(self):
         self._thread.start()
         return self
 
     def __exit__(self, *exc):
+        self._server.stop.set()
         if self._server.hold is not None:
             self._server.hold.set()
         self._server.shutdown()
@@ -178,6 +300,7 @@ def add_flatcar_build(root, version, build_id, compressed=True, uncompressed=Fal
             digest = "0" * 128 if wrong_digest and algo == "sha512" else sha(path, algo)
             blocks += f"# {algo.upper()} HASH\n{digest}  {path.name}\n"
         (directory / f"{path.name}.DIGESTS").write_text(blocks)
+        (directory / f"{path.name}.DIGESTS.asc").write_bytes(clearsigned(blocks))
     (directory / "version.txt").write_text(
         f"FLATCAR_BUILD={version.split('.')[0]}\nFLATCAR_VERSION={version}\n"
         f'FLATCAR_VERSION_ID={version}\nFLATCAR_BUILD_ID="{build_id}"\n')
@@ -196,10 +319,8 @@ def add_fedora_release(root, number, compose, arch="x86_64"):
     other.write_bytes(b"not this one")
     body = "".join(f"# {p.name}: {p.stat().st_size} bytes\nSHA256 ({p.name}) = {sha(p, 'sha256')}\n"
                    for p in (other, image))
-    (directory / f"Fedora-Cloud-{number}-{compose}-{arch}-CHECKSUM").write_text(
-        "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n" + body
-        + "-----BEGIN PGP SIGNATURE-----\n\niQIzBAEBCAAdFiEEsPSVBFj2nhFQxsXt\n=tJ0s\n"
-          "-----END PGP SIGNATURE-----\n")
+    (directory / f"Fedora-Cloud-{number}-{compose}-{arch}-CHECKSUM").write_bytes(
+        clearsigned(body))
     return image
 
 
@@ -291,6 +412,7 @@ def add_almalinux_build(root, major, build, arch="x86_64"):
     images = sorted(p for p in directory.iterdir() if p.suffix == ".qcow2")
     (directory / "CHECKSUM").write_text("".join(f"{sha(p, 'sha256')}  {p.name}\n"
                                                 for p in images))
+    sign_detached(directory / "CHECKSUM", ".asc")
     return image
 
 
@@ -314,6 +436,8 @@ def add_rocky_build(root, major, build, arch="x86_64"):
     for path in images:
         pathlib.Path(f"{path}.CHECKSUM").write_text(_bsd_sums([path]))
     (directory / "CHECKSUM").write_text(_bsd_sums(images))
+    if major != "9":   # Rocky signs the checksums of 8 and 10 only
+        sign_detached(directory / "CHECKSUM", ".sig")
     return image
 
 
@@ -333,3 +457,22 @@ def add_centos_compose(root, major, compose, arch="x86_64"):
     (directory / "CHECKSUM").write_text(_bsd_sums(sorted(
         p for p in directory.iterdir() if p.name != "CHECKSUM")))
     return image
+
+
+def private_ca(directory):
+    """A private CA and a certificate it signed for 127.0.0.1: (CA file, (cert, key))."""
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key, ca, key, csr, cert = (directory / name for name in (
+        "ca.key", "ca.pem", "server.key", "server.csr", "server.pem"))
+    quiet = {"check": True, "capture_output": True}
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=imgsync test CA", "-keyout", ca_key, "-out", ca], **quiet)
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+                    "-keyout", key, "-out", csr], **quiet)
+    extensions = directory / "san.cnf"
+    extensions.write_text("subjectAltName = IP:127.0.0.1\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+                    "-CAcreateserial", "-days", "2", "-extfile", extensions, "-out", cert],
+                   **quiet)
+    return ca, (cert, key)

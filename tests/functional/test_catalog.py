@@ -91,9 +91,11 @@ def test_catalog_command_writes_valid_files_for_every_mirrored_family(mirror, im
     available = drivers_mod.available()
     assert set(groups) <= set(available)
     config = tmp_path / "imgsync.conf"
+    keys = mirror_mod.signing_keys_file(tmp_path)
     config.write_text(f"[DEFAULT]\ndistributions = {','.join(sorted(groups))}\n"
                       "http_retries = 0\n"
-                      + "".join(f"[{name}]\n{lines}" for name, lines in groups.items()))
+                      + "".join(f"[{name}]\n{lines}signing_keys = {keys}\n"
+                                for name, lines in groups.items()))
     out = tmp_path / "catalog"
     run = imgsync("--config-file", config, "catalog", "--output-dir", out)
     assert run.returncode == 0, run.stderr
@@ -148,7 +150,9 @@ def test_sync_keeps_catalog_dir_in_step_with_glance(glance, mirror, write_config
     for name, version in listed:
         image = in_glance[version["id"]]
         assert (image["imgsync.distro"], image["imgsync.version"]) == (name, version["version"])
-        assert version["mirror_url"] == image["imgsync.url"]
+        assert version["mirror_url"] == image["imgsync.mirror_url"]
+        assert version["url"] == image["imgsync.url"]
+        assert version["url"].startswith("https://cloud-images.ubuntu.com/releases/")
         assert version["checksum"] == f"sha256:{image['imgsync.sha256']}"
     assert images[1]["meta"]["hw_qemu_guest_agent"] == "yes"
 

@@ -20,6 +20,7 @@ def republish(image, replacement):
     new = mirror_mod.sha(image, "sha256")
     sums = image.parent / "SHA256SUMS"
     sums.write_text(sums.read_text().replace(old, new))
+    mirror_mod.sign_detached(sums, ".gpg")
     latest = image.parent.parent / "release"
     shutil.rmtree(latest)
     shutil.copytree(image.parent, latest)

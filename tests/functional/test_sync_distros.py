@@ -44,8 +44,10 @@ def test_sync_one_release_per_family_then_rerun_changes_nothing(glance, mirror, 
         path = files[distro]
         checks.stored_as_published(image, name, path)
         assert image["imgsync.version"] == version
-        assert image["imgsync.url"] == (
-            f"{mirror.url}{path.relative_to(mirror.root).as_posix()}")
+        relative = path.relative_to(mirror.root).as_posix()
+        assert image["imgsync.mirror_url"] == f"{mirror.url}{relative}"
+        assert image["imgsync.url"].startswith("https://")   # upstream's official site
+        assert image["imgsync.url"].endswith("/" + relative.split("/", 1)[1])
         algo = "sha512" if distro.startswith("debian") else "sha256"
         assert image[f"imgsync.{algo}"] == mirror_mod.sha(path, algo)
         assert (image["os_distro"], image["os_version"]) == (os_distro, os_version)

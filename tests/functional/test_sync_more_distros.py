@@ -63,7 +63,9 @@ def test_sync_one_release_per_family_then_rerun_changes_nothing(glance, mirror, 
     flatcar = images["flatcar-stable"]
     bz2_url = (f"{mirror.url}flatcar/amd64-usr/4230.2.4/"
                "flatcar_production_openstack_image.img.bz2")
-    assert flatcar["imgsync.url"] == bz2_url
+    assert flatcar["imgsync.mirror_url"] == bz2_url
+    assert flatcar["imgsync.url"] == bz2_url.replace(f"{mirror.url}flatcar/",
+                                                     "https://stable.release.flatcar-linux.net/")
     assert flatcar["imgsync.sha512"] == mirror_mod.sha(
         mirror.root / bz2_url[len(mirror.url):], "sha512")
     assert flatcar["hw_qemu_guest_agent"] == "yes"

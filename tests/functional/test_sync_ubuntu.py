@@ -38,8 +38,10 @@ def test_sync_two_releases_then_rerun_changes_nothing(glance, mirror, write_conf
         assert image["imgsync.sha256"] == mirror_mod.sha(path, "sha256")
         assert image["imgsync.version"] == serial
         assert image["image_build_date"] == f"{serial[:4]}-{serial[4:6]}-{serial[6:8]}"
-        assert image["imgsync.url"] == (
+        assert image["imgsync.mirror_url"] == (
             f"{mirror.url}ubuntu/{path.relative_to(root).as_posix()}")
+        assert image["imgsync.url"] == (
+            f"https://cloud-images.ubuntu.com/{path.relative_to(root).as_posix()}")
         assert (image["os_distro"], image["os_version"]) == ("ubuntu", series)
         assert image["architecture"] == "x86_64"
         assert image["os_admin_user"] == "ubuntu"

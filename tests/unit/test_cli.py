@@ -67,3 +67,31 @@ def test_list_distros(run):
     assert code == 0
     assert "ubuntu-24.04" in out and "Ubuntu 24.04" in out
     assert "https://cloud-images.ubuntu.com/" in out
+
+
+def test_a_directory_as_config_file_exits_2(tmp_path, capsys):
+    assert cli.main(["--config-file", str(tmp_path), "sync"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"imgsync: --config-file {tmp_path} is a directory "
+                   "(use --config-dir for a directory)"]
+
+
+def test_a_file_as_config_dir_exits_2(tmp_path, capsys):
+    path = tmp_path / "imgsync.conf"
+    path.write_text("")
+    assert cli.main(["--config-dir", str(path), "sync"]) == 2
+    assert f"--config-dir {path} is not a directory" in capsys.readouterr().err
+
+
+def test_an_unusable_lock_path_exits_2(run, tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setattr(cli.glance_mod, "connect", lambda conf, compute: None)
+    monkeypatch.setattr(cli.glance_mod, "image_proxy", lambda connection: None)
+    monkeypatch.setattr(cli.glance_mod.Glance, "endpoint", lambda self: "http://glance")
+    code, out, err = run("[DEFAULT]\ndistributions = ubuntu-24.04\n"
+                         f"lock_path = {blocker}/locks\n", "sync")
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert lines[-1] == f"imgsync: [DEFAULT] lock_path {blocker}/locks: Not a directory"
+    assert "Traceback" not in err

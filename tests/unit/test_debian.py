@@ -102,5 +102,5 @@ def test_error_page_as_checksum_file_is_a_layout_error(requests_mock):
                       text="<html><body><h1>404 Not Found</h1></body></html>")
     with pytest.raises(exceptions.LayoutError) as info:
         driver().releases()
-    assert root in str(info.value)
-    assert "debian-13-genericcloud-amd64-{build}.qcow2" in str(info.value)
+    assert root + "20250301-2100/SHA512SUMS" in str(info.value)
+    assert "checksum lines" in str(info.value)

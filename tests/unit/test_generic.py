@@ -69,3 +69,18 @@ def test_nothing_matches(requests_mock):
 def test_missing_required_options():
     with pytest.raises(exceptions.ConfigError, match=r"\[generic\] file_regex, checksum_url"):
         driver(file_regex=None, checksum_url=None)
+
+
+@pytest.mark.parametrize("opt", ["file_regex", "build_dir_regex", "version_regex"])
+def test_a_bad_regex_is_a_configuration_error_naming_the_option(tmp_path, capsys, opt):
+    path = tmp_path / "imgsync.conf"
+    good = {"file_regex": r"vendor-(?P<version>\d+)\.qcow2"}
+    good[opt] = "vendor-(unclosed"
+    path.write_text("[DEFAULT]\ndistributions = generic\n[generic]\n"
+                    "base_url = http://127.0.0.1:9/\ndisplay_name = Vendor\n"
+                    "checksum_url = SHA256SUMS\n"
+                    + "".join(f"{k} = {v}\n" for k, v in good.items()))
+    from imgsync import cli
+    assert cli.main(["--config-file", str(path), "check"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"[generic] {opt}: not a valid regular expression" in err[0]

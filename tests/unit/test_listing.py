@@ -31,3 +31,10 @@ def test_absolute_and_foreign_links_are_ignored():
 
 def test_plain_list():
     assert listing.parse_entries("20240101/\n20240102/\n") == ["20240101/", "20240102/"]
+
+
+def test_a_large_listing_keeps_each_entry_once_in_order():
+    html = "".join(f'<a href="build-{i}/">build-{i}/</a>\n' for i in range(50000))
+    html += '<a href="build-7/">again</a><a href="build-0/">and again</a>'
+    entries = listing.parse_entries(html)
+    assert entries == [f"build-{i}/" for i in range(50000)]

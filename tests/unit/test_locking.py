@@ -68,3 +68,36 @@ def test_unknown_backend_scheme():
 ])
 def test_mask_url(url, masked):
     assert locking.mask_url(url) == masked
+
+
+def test_file_lock_records_its_holder_and_excludes_others(tmp_path):
+    first = locking.FileLocks(tmp_path / "locks", 0, stale_after=3600)
+    second = locking.FileLocks(tmp_path / "locks", 0, stale_after=3600)
+    with first.hold("ubuntu-24.04") as held:
+        assert held is True
+        pid, host, since = (tmp_path / "locks" / "ubuntu-24.04.lock").read_text().split()
+        assert int(pid) > 0 and host == socket.gethostname()
+        assert abs(float(since) - time.time()) < 60
+        with second.hold("ubuntu-24.04") as other:
+            assert other is False
+    with second.hold("ubuntu-24.04") as held:
+        assert held is True
+
+
+def test_a_lock_held_past_lock_stale_after_fails_the_driver(tmp_path):
+    first = locking.FileLocks(tmp_path, 0, stale_after=3600)
+    second = locking.FileLocks(tmp_path, 0, stale_after=3600)
+    with first.hold("ubuntu-24.04"):
+        (tmp_path / "ubuntu-24.04.lock").write_text(f"4242 other-host {time.time() - 7300:.0f}\n")
+        with pytest.raises(exceptions.LockStale) as stale:
+            with second.hold("ubuntu-24.04"):
+                pass
+    message = str(stale.value)
+    assert "ubuntu-24.04.lock" in message and "pid 4242 on other-host" in message
+    assert "2.0 h" in message and "lock_stale_after" in message
+
+
+def test_an_unusable_lock_directory_fails_at_once(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OSError):
+        locking.FileLocks(tmp_path / "file" / "locks", 0)

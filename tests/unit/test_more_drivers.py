@@ -154,7 +154,13 @@ def test_cirros_md5_only_and_older_versions(requests_mock):
     requests_mock.get(BASE, text=listing("0.5.2/", "0.6.2/", "0.6.3/", "0.7.0/", "version/"))
     cirros_version(requests_mock, "0.6.3", ["MD5SUMS"])
     cirros_version(requests_mock, "0.6.2", ["MD5SUMS"])
-    releases = make_driver(cirros.Cirros, "cirros", BASE, versions=2).releases()
+    with pytest.raises(exceptions.UpstreamError) as refused:
+        make_driver(cirros.Cirros, "cirros", BASE, versions=2).releases()
+    assert str(refused.value).startswith(f"{BASE}0.6.3/ (md5 checksum file) publishes only a "
+                                         "md5 checksum")
+    assert "allow_weak_checksums" in str(refused.value)
+    releases = make_driver(cirros.Cirros, "cirros", BASE, versions=2,
+                           allow_weak_checksums=True).releases()
     assert [r.version for r in releases] == ["0.6.3", "0.6.2"]
     assert releases[0].checksum_algo == "md5" and releases[0].checksum == "1" * 32
 

@@ -50,7 +50,7 @@ def test_rotation_spares_images_in_use():
     images = [{"id": f"i{n}", "name": f"X ({n})", "imgsync.version": str(n), "status": "active",
                "architecture": "x86_64", "os_hidden": False} for n in (1, 2, 3, 4)]
     glance = RecordingGlance()
-    syncer = sync.Syncer(glance, None, sync.Settings(), None, in_use=lambda i: i == "i1")
+    syncer = sync.Syncer(glance, sync.Settings(), None, in_use=lambda i: i == "i1")
     results = syncer._rotate("d", images, keep=2, action="hide")
     assert glance.calls == [("hide", "i2")]
     assert [(r.action, r.image_id) for r in results] == [("hidden", "i2"),

@@ -31,7 +31,7 @@ def pending(image_id, created, started=None):
 
 def clean(images, grace=3600):
     glance = Recorder()
-    syncer = sync.Syncer(glance, None, sync.Settings(pending_grace_period=grace), None)
+    syncer = sync.Syncer(glance, sync.Settings(pending_grace_period=grace), None)
     results = syncer._clean_pending("ubuntu-24.04", images)
     assert [r.image_id for r in results] == glance.deleted
     return glance.deleted

@@ -13,6 +13,14 @@ ALIAS = "Rocky-9-GenericCloud-Base.latest.x86_64.qcow2"
 SUM = "15d81d3434b298142b2fdd8fb54aef2662684db5c082cc191c3c79762ed6360c"
 
 
+@pytest.fixture(autouse=True)
+def only_per_image_files(requests_mock):
+    """The layout tests below use the per-image CHECKSUM files: no combined CHECKSUM."""
+    for major in ("8", "9", "10"):
+        for arch in ("x86_64", "aarch64"):
+            requests_mock.get(f"{BASE}{major}/images/{arch}/CHECKSUM", status_code=404)
+
+
 def driver(cls=rocky.Rocky9, name="rocky-9", **overrides):
     return drivers_util.make_driver(cls, name, BASE, **overrides)
 

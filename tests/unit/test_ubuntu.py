@@ -27,6 +27,7 @@ def driver():
         conf.set_override("stream", stream, group=name)
         conf.set_override("versions", versions, group=name)
         conf.set_override("architectures", list(architectures), group=name)
+        conf.set_override("signature", "off", group=name)   # test_signatures.py has them
         if properties:
             conf.set_override("properties", properties, group=name)
         return cls(name, conf[name], upstream.Upstream(5, 0), {"os_type": "custom", "x": "1"})
@@ -72,7 +73,8 @@ def test_daily_stream_and_driver_properties(driver, requests_mock):
 def test_build_without_the_image_is_skipped(driver, requests_mock):
     root = BASE + "releases/noble/"
     requests_mock.get(root, text=listing("release-20240501/", "release-20240423/"))
-    requests_mock.get(root + "release-20240501/SHA256SUMS", text="")
+    requests_mock.get(root + "release-20240501/SHA256SUMS",
+                      text=f"{SUM} *ubuntu-24.04-server-cloudimg-arm64.img\n")
     requests_mock.get(root + "release-20240423/SHA256SUMS",
                       text=f"{SUM} *ubuntu-24.04-server-cloudimg-amd64.img\n")
     assert [r.version for r in driver().releases()] == ["20240423"]
@@ -170,3 +172,23 @@ def test_real_daily_listing_and_sums(driver, requests_mock, sample):
     assert release.url == root + "20260705/noble-server-cloudimg-amd64.img"
     assert release.checksum == (
         "ffe6203da54deeb6db5d2a98a83f9ec8e55f149d3f7ba622e1abe5fa966ee3d6")
+
+
+def test_newest_build_with_an_unparseable_checksum_file_fails(driver, requests_mock):
+    root = BASE + "releases/noble/"
+    requests_mock.get(root, text=listing("release-20240501/", "release-20240423/"))
+    requests_mock.get(root + "release-20240501/SHA256SUMS", text="<html>Oops</html>")
+    requests_mock.get(root + "release-20240423/SHA256SUMS",
+                      text=f"{SUM} *ubuntu-24.04-server-cloudimg-amd64.img\n")
+    with pytest.raises(exceptions.LayoutError, match="release-20240501/SHA256SUMS"):
+        driver().releases()
+
+
+def test_newest_build_without_a_checksum_file_is_skipped(driver, requests_mock, caplog):
+    root = BASE + "releases/noble/"
+    requests_mock.get(root, text=listing("release-20240501/", "release-20240423/"))
+    requests_mock.get(root + "release-20240501/SHA256SUMS", status_code=404)
+    requests_mock.get(root + "release-20240423/SHA256SUMS",
+                      text=f"{SUM} *ubuntu-24.04-server-cloudimg-amd64.img\n")
+    assert [r.version for r in driver().releases()] == ["20240423"]
+    assert "skipping build 20240501" in caplog.text and "404" in caplog.text

@@ -1,0 +1,114 @@
+"""OpenPGP signatures of upstream's checksum files, verified in-process with pysequoia.
+
+A keyring is the certificates of one file (the driver's shipped keys, or the
+operator's ``signing_keys``); shipped keys are also pinned by fingerprint in the
+driver. A signature counts only when it verifies against the keyring, its signer's
+certificate is pinned (or in the operator's file) and that certificate has not
+expired or been revoked.
+"""
+
+import datetime
+import functools
+import pathlib
+
+import pysequoia
+
+from imgsync import exceptions
+from imgsync import redact
+
+KEYS_DIR = pathlib.Path(__file__).parent / "keys"
+CLEARSIGNED = b"-----BEGIN PGP SIGNED MESSAGE-----"
+
+
+class Keyring:
+    """The certificates imgsync trusts for one driver: ``path``'s, limited to ``pinned``
+    fingerprints when given (shipped keys), else all of them (the operator's file)."""
+
+    def __init__(self, path, pinned=None):
+        self.path = str(path)
+        self.certs = load(path)
+        self.pinned = {f.lower() for f in pinned} if pinned is not None else None
+        if self.pinned is not None:
+            self.certs = [c for c in self.certs if c.fingerprint.lower() in self.pinned]
+        if not self.certs:
+            raise exceptions.ConfigError(f"{self.path}: no pinned OpenPGP certificate in it")
+
+    def _store(self, ids):
+        return self.certs
+
+    def check(self, result, url):
+        """The signer's fingerprint, once the signer is trusted now."""
+        if not result.valid_sigs:
+            raise exceptions.SignatureError(f"{redact.url(url)}: no valid signature")
+        signer = result.valid_sigs[0].certificate.lower()
+        cert = next((c for c in self.certs if c.fingerprint.lower() == signer), None)
+        if cert is None:
+            raise exceptions.SignatureError(
+                f"{redact.url(url)}: signed by {signer}, which is not a trusted key")
+        if cert.is_revoked:
+            raise exceptions.SignatureError(
+                f"{redact.url(url)}: signed by {signer}, whose certificate is revoked")
+        expiration = cert.expiration
+        if expiration is not None and expiration <= datetime.datetime.now(datetime.timezone.utc):
+            raise exceptions.SignatureError(
+                f"{redact.url(url)}: signed by {signer}, whose certificate expired on "
+                f"{expiration:%Y-%m-%d}")
+        return signer
+
+
+@functools.cache
+def load(path):
+    """Every certificate in an OpenPGP file (armored or binary, one or several)."""
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise exceptions.ConfigError(f"{path}: cannot read it: {exc.strerror}") from exc
+    try:
+        return tuple(pysequoia.Cert.split_file(str(path)))
+    except RuntimeError as exc:
+        raise exceptions.ConfigError(
+            f"{path}: not a file of OpenPGP certificates: {_reason(exc)}") from exc
+
+
+def verify_detached(data, signature, keyring, url, signature_url):
+    """Verify ``signature`` (armored or binary) of ``data``; the signer's fingerprint."""
+    try:
+        sig = pysequoia.Sig.from_bytes(signature)
+    except RuntimeError as exc:
+        raise exceptions.SignatureError(
+            f"{redact.url(signature_url)} is not an OpenPGP signature: {_reason(exc)}") from exc
+    try:
+        result = pysequoia.verify(bytes=data, store=keyring._store, signature=sig)
+    except RuntimeError as exc:
+        raise _refused(exc, url, signature_url, keyring) from exc
+    return keyring.check(result, url)
+
+
+def verify_clearsigned(document, keyring, url):
+    """Verify a clear-signed ``document``; ``(signed text, signer's fingerprint)``.
+
+    Only the signed text may be used: anything outside the signature is not upstream's.
+    """
+    try:
+        result = pysequoia.verify(bytes=document, store=keyring._store)
+    except RuntimeError as exc:
+        raise _refused(exc, url, url, keyring) from exc
+    return result.bytes.decode("utf-8", "replace"), keyring.check(result, url)
+
+
+def is_clearsigned(document):
+    return document.lstrip().startswith(CLEARSIGNED)
+
+
+def _refused(exc, url, signature_url, keyring):
+    reason = _reason(exc)
+    if "no valid signatures" in reason:
+        reason = (f"the signature does not verify with the trusted keys in {keyring.path} "
+                  "(tampered file, another signer, or an expired or revoked key)")
+    return exceptions.SignatureError(
+        f"{redact.url(signature_url)}: bad signature of {redact.url(url)}: {reason}")
+
+
+def _reason(exc):
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,0 +1,55 @@
+"""Limits of every upstream request (the misbehaving servers are in tests/functional)."""
+
+import pytest
+
+from imgsync import exceptions
+from imgsync import upstream as upstream_mod
+
+URL = "http://user:s3cret@mirror.test/x/SHA256SUMS"
+
+
+def upstream(**kwargs):
+    return upstream_mod.Upstream(5, 0, **kwargs)
+
+
+def test_documents_are_read_as_published(requests_mock):
+    requests_mock.get(URL, content=b"abc  x.img\n")
+    assert upstream().get_bytes(URL) == b"abc  x.img\n"
+    assert requests_mock.last_request.headers["Accept-Encoding"] == "identity"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", "deflate"])
+def test_an_encoded_answer_is_refused_naming_the_url(requests_mock, encoding):
+    requests_mock.get(URL, content=b"\x1f\x8b...", headers={"Content-Encoding": encoding})
+    with pytest.raises(exceptions.UpstreamError) as refused:
+        upstream().get_bytes(URL)
+    message = str(refused.value)
+    assert f"answered with Content-Encoding {encoding}" in message
+    assert "user:***@mirror.test/x/SHA256SUMS" in message and "s3cret" not in message
+
+
+def test_a_document_past_the_size_cap_is_refused(requests_mock):
+    requests_mock.get(URL, content=b"a" * (64 << 10))
+    assert len(upstream(max_document_size=64 << 10).get_bytes(URL)) == 64 << 10
+    with pytest.raises(exceptions.UpstreamError, match="larger than 65535 bytes"):
+        upstream(max_document_size=(64 << 10) - 1).get_bytes(URL)
+
+
+def test_http_errors_name_the_url_without_credentials(requests_mock):
+    requests_mock.get(URL, status_code=503, reason="Service Unavailable")
+    with pytest.raises(exceptions.UpstreamError) as failed:
+        upstream().get_text(URL)
+    assert str(failed.value) == ("http://user:***@mirror.test/x/SHA256SUMS answered HTTP 503 "
+                                 "Service Unavailable")
+    assert failed.value.status == 503
+
+
+def test_retry_after_is_capped():
+    adapter = upstream().session.get_adapter("https://mirror.test/")
+    assert adapter.max_retries.retry_after_max == upstream_mod.RETRY_AFTER_MAX <= 60
+
+
+def test_images_stream_raw_with_their_length(requests_mock):
+    requests_mock.get(URL, content=b"q" * 1000, headers={"Content-Length": "1000"})
+    with upstream().open(URL) as (chunks, length):
+        assert length == 1000 and b"".join(chunks) == b"q" * 1000
