@@ -18,6 +18,7 @@ apt_install() {
 missing=()
 command -v qemu-img >/dev/null || missing+=(qemu-utils)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v gpgv >/dev/null || missing+=(gpgv)   # openSUSE's v3 signatures
 python3 -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 

@@ -339,6 +339,7 @@ def add_leap_build(root, series, build, arch="x86_64"):
     shutil.copy(image, directory / alias)
     for path in (image, directory / alias):
         (directory / f"{path.name}.sha256").write_text(f"{sha(path, 'sha256')}{sep}{path.name}\n")
+        sign_detached(directory / f"{path.name}.sha256", ".asc")
     return image
 
 

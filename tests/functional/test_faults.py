@@ -21,7 +21,7 @@ IMAGE = "ubuntu-24.04-server-cloudimg-amd64.img"
 LIMITS = ("[DEFAULT]\nhttp_timeout = 3\nhttp_retries = 1\ndocument_timeout = 5\n"
           "max_document_size = 1\nmin_download_rate = 64\n")
 MAX_SECONDS = 60
-MAX_RSS_MIB = 120
+MAX_RSS_MIB = 100
 
 
 def huge_listing():

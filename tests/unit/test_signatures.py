@@ -154,13 +154,27 @@ def test_flatcars_real_clear_signed_digests_signed_by_a_subkey():
     assert "# SHA512 HASH" in text
 
 
-def test_opensuses_v3_signature_is_refused_with_the_reason():
-    name = "Leap-16.0-Minimal-VM.aarch64-Cloud-Build18.7.qcow2.sha256"
-    with pytest.raises(exceptions.SignatureError, match="Policy rejected packet type"):
-        signatures.verify_detached((SIGNED / "opensuse" / name).read_bytes(),
-                                   (SIGNED / "opensuse" / f"{name}.asc").read_bytes(),
-                                   shipped(opensuse.Leap160), name, f"{name}.asc")
-    assert opensuse.Leap160.signature_default == "off"
+LEAP = "Leap-16.0-Minimal-VM.aarch64-Cloud-Build18.7.qcow2.sha256"
+
+
+def test_opensuses_real_v3_signature_verifies_with_gpgv():
+    signer = signatures.verify_detached((SIGNED / "opensuse" / LEAP).read_bytes(),
+                                        (SIGNED / "opensuse" / f"{LEAP}.asc").read_bytes(),
+                                        shipped(opensuse.Leap160), LEAP, f"{LEAP}.asc")
+    assert signer == "ad485664e901b867051ab15f35a2f86e29b700a4"
+    assert opensuse.Leap160.signature_default == "required"
+
+
+def test_a_tampered_file_with_a_v3_signature_is_refused(key, tmp_path):
+    data = (SIGNED / "opensuse" / LEAP).read_bytes().replace(b"2e9e", b"3e9e")
+    with pytest.raises(exceptions.SignatureError, match="v3 signature does not verify"):
+        signatures.verify_detached(data, (SIGNED / "opensuse" / f"{LEAP}.asc").read_bytes(),
+                                   shipped(opensuse.Leap160), LEAP, f"{LEAP}.asc")
+    other = signatures.Keyring(keyfile(tmp_path, key.extract_certificate()))
+    with pytest.raises(exceptions.SignatureError, match="v3 signature does not verify"):
+        signatures.verify_detached((SIGNED / "opensuse" / LEAP).read_bytes(),
+                                   (SIGNED / "opensuse" / f"{LEAP}.asc").read_bytes(),
+                                   other, LEAP, f"{LEAP}.asc")
 
 
 @pytest.mark.parametrize("cls", [ubuntu.Ubuntu2404, fedora.Fedora, flatcar.FlatcarStable])
