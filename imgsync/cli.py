@@ -167,7 +167,8 @@ def _warn_foreign(foreign):
 def _locks(conf):
     """Per-driver locks: tooz's with [coordination] backend_url, else per-host files."""
     if conf.coordination.backend_url:
-        return locking.ToozLocks(conf.coordination.backend_url, conf.lock_timeout)
+        return locking.ToozLocks(conf.coordination.backend_url, conf.lock_timeout,
+                                 conf.lock_stale_after)
     try:
         return locking.FileLocks(conf.lock_path, conf.lock_timeout, conf.lock_stale_after)
     except OSError as exc:
@@ -236,10 +237,10 @@ def cmd_list_distros(conf, available):
 def _check_config_paths(args):
     """``--config-file`` must be a readable file and ``--config-dir`` a directory."""
     for index, arg in enumerate(args):
-        option, _, value = arg.partition("=")
+        option, equals, value = arg.partition("=")
         if option not in ("--config-file", "--config-dir"):
             continue
-        if not value and index + 1 < len(args):
+        if not equals and index + 1 < len(args):
             value = args[index + 1]
         if option == "--config-file":
             if os.path.isdir(value):
@@ -266,7 +267,12 @@ def main(argv=None):
     args = sys.argv[1:] if argv is None else argv
     try:
         _check_config_paths(args)
-        conf(args, project="imgsync", version=_version())
+        try:
+            conf(args, project="imgsync", version=_version())
+        except OSError as exc:   # e.g. a directory named *.conf in --config-dir
+            raise exceptions.ConfigError(
+                f"cannot read the configuration: {exc.filename or ''}: "
+                f"{exc.strerror or exc}") from exc
         _validate(conf)
     except (cfg.Error, exceptions.ConfigError) as exc:
         print(f"imgsync: {redact.text(exc)}", file=sys.stderr)

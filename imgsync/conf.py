@@ -120,9 +120,9 @@ default_opts = [
                help="Seconds a run waits for a driver that another run is syncing; 0 "
                     "skips that driver at once (it is not counted as a failure)."),
     cfg.IntOpt("lock_stale_after", default=6 * 3600, min=60,
-               help="Seconds after which a driver whose lock another run on this host "
-                    "still holds is reported as failed (exit 1) rather than skipped: that "
-                    "run is probably hung. Per-host file locks only."),
+               help="Seconds after which a driver whose lock another run still holds is "
+                    "reported as failed (exit 1) rather than skipped: that "
+                    "run is probably hung."),
     cfg.IntOpt("active_timeout", default=600, min=1,
                help="Seconds to wait for an uploaded image to become active in Glance."),
     cfg.StrOpt("catalog_dir",
@@ -137,8 +137,8 @@ glance_opts = [
                     "the [keystone_auth] group is used."),
     cfg.IntOpt("api_timeout", default=120, min=1,
                help="Seconds to wait for Keystone or Glance to connect or answer a request "
-                    "(unless [keystone_auth] timeout or the cloud's api_timeout says "
-                    "otherwise)."),
+                    "(also with [glance] cloud, whose api_timeout it overrides; "
+                    "[keystone_auth] timeout, when set, wins)."),
 ]
 
 coordination_opts = [

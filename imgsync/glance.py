@@ -23,6 +23,19 @@ _RETRIES = 5
 """Retries of an idempotent call: about 30 s in all with the default poll interval."""
 
 
+def _json(response, what, key=None):
+    """A Glance answer's JSON object (that has ``key``), or a GlanceError saying what came."""
+    try:
+        document = response.json()
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or (key and key not in document):
+        raise exceptions.GlanceError(
+            f"Glance's answer to {what} is not what Glance sends: "
+            f"{explanation(response.text)[:120]!r}")
+    return document
+
+
 def explanation(body):
     """Glance's error page as one short line: tags and the repeated title dropped."""
     text = " ".join(re.sub(r"<[^>]*>", " ", body).split())
@@ -113,7 +126,8 @@ class Glance:
             query = {"visibility": "all", "os_hidden": hidden, "limit": _PAGE, **filters}
             path = "/images?" + urllib.parse.urlencode(query)
             while path:
-                page = self._request("GET", path, "list images", retries=_RETRIES).json()
+                page = _json(self._request("GET", path, "list images", retries=_RETRIES),
+                             "list images", "images")
                 yield from page["images"]
                 path = page.get("next")
                 if path:
@@ -157,13 +171,15 @@ class Glance:
             "imgsync.state": PENDING,
             "imgsync.started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        image = self._request("POST", "/images", f"create image {name!r}", json=body).json()
+        image = _json(self._request("POST", "/images", f"create image {name!r}", json=body),
+                      f"create image {name!r}", "id")
         LOG.info("created image %s (%s)", image["id"], name)
         return image["id"]
 
     def import_methods(self):
         """The interoperable import methods this Glance offers."""
-        info = self._request("GET", "/info/import", "list its import methods").json()
+        info = _json(self._request("GET", "/info/import", "list its import methods"),
+                     "list its import methods")
         return info.get("import-methods", {}).get("value", [])
 
     def upload(self, image_id, body, stage=False):
@@ -176,7 +192,7 @@ class Glance:
                       f"{'stage' if stage else 'store'} the data of image {image_id} "
                       f"(PUT /v2/images/{image_id}/{target})",
                       data=body, connect_retries=0, status_code_retries=0,
-                      retriable_status_codes=[],
+                      retriable_status_codes=[], allow_reauth=False,
                       headers={"Content-Type": "application/octet-stream"})
 
     def start_import(self, image_id, method, uri=None):
@@ -186,8 +202,9 @@ class Glance:
                       f"import image {image_id} with {method}", json=body)
 
     def get(self, image_id):
-        return self._request("GET", f"/images/{image_id}", f"show image {image_id}",
-                             retries=_RETRIES).json()
+        what = f"show image {image_id}"
+        return _json(self._request("GET", f"/images/{image_id}", what, retries=_RETRIES),
+                     what, "status")
 
     def wait_active(self, image_id, imported=False):
         """Poll until the image is active; fail on any other final state or a time-out.
@@ -224,10 +241,19 @@ class Glance:
             {"op": "remove", "path": "/imgsync.state"},
             {"op": "remove", "path": "/imgsync.started_at"},
         ]
-        self.patch(image_id, ops, f"publish image {image_id}")
+        try:
+            self.patch(image_id, ops, f"publish image {image_id}")
+        except exceptions.GlanceError:
+            # a retried PATCH whose first try was applied gets 409 for its removes
+            image = self.get(image_id)
+            if (image.get("visibility") != visibility or image.get("os_hidden")
+                    or "imgsync.state" in image
+                    or any(image.get(key) != value for key, value in (record or {}).items())):
+                raise
+            LOG.info("image %s was published by an earlier try of the request", image_id)
 
     def patch(self, image_id, ops, what):
-        """Apply JSON-patch ``ops`` to an image (retried: each op sets a final value)."""
+        """Apply JSON-patch ``ops`` to an image (retried on transient answers)."""
         self._request("PATCH", f"/images/{image_id}", what, retries=_RETRIES, json=ops,
                       headers=_PATCH)
 

@@ -14,7 +14,7 @@ class _Demote(logging.Filter):
 
     def filter(self, record):
         record.levelno, record.levelname = logging.DEBUG, "DEBUG"
-        return True
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
 
 
 logging.getLogger(format_inspector.__name__).addFilter(_Demote())

@@ -3,6 +3,7 @@
 import contextlib
 import fcntl
 import itertools
+import json
 import logging
 import os
 import socket
@@ -72,6 +73,8 @@ class FileLocks:
             try:
                 yield True
             finally:
+                handle.seek(0)
+                handle.truncate()   # no stale holder for the next run to read
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _check_stale(self, name, path):
@@ -91,6 +94,20 @@ class FileLocks:
                 f"than lock_stale_after) by pid {pid} on {host}: that run is probably hung")
 
 
+HOLDERS = b"imgsync-lock-holders"
+
+
+def _tooz_bookkeeping(method):
+    """Bookkeeping of lock holders must never break locking: its failures are warnings."""
+    def guarded(self, *args):
+        try:
+            return method(self, *args)
+        except tooz.ToozError as exc:
+            LOG.warning("%s", self._error("cannot record lock holders", exc))
+            return None
+    return guarded
+
+
 def _waiting(name, timeout):
     LOG.info("%s: another imgsync run holds its lock; waiting up to %d s", name, timeout)
 
@@ -108,12 +125,16 @@ class ToozLocks:
     """Locks in a tooz coordination backend: runs on several hosts exclude each other.
 
     Use it as a context manager: entering connects to the backend, leaving disconnects.
+    Each run is a member of the group HOLDERS whose capabilities say which locks it
+    holds since when; a lock held longer than ``stale_after`` raises LockStale.
     """
 
-    def __init__(self, backend_url, timeout, connect_timeout=30):
+    def __init__(self, backend_url, timeout, stale_after=None, connect_timeout=30):
         self.backend_url = backend_url
         self.timeout = timeout
+        self.stale_after = stale_after
         self.connect_timeout = connect_timeout
+        self._held = {}
         self.member_id = f"{socket.gethostname()}-{os.getpid()}".encode()
         self._coordinator = None
 
@@ -170,6 +191,46 @@ class ToozLocks:
         except exceptions.CoordinationError as exc:
             LOG.warning("%s", exc)
 
+    @_tooz_bookkeeping
+    def _record(self, name, since):
+        """Tell the other runs that this one holds ``name`` since ``since`` (None: no more)."""
+        if since is None:
+            self._held.pop(name, None)
+        else:
+            self._held[name] = since
+        capabilities = json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
+                                   "locks": self._held}).encode()
+        # leave and join again: not every tooz driver can update capabilities
+        with contextlib.suppress(coordination.GroupAlreadyExist):
+            self._coordinator.create_group(HOLDERS).get()
+        with contextlib.suppress(coordination.MemberNotJoined):
+            self._coordinator.leave_group(HOLDERS).get()
+        self._coordinator.join_group(HOLDERS, capabilities).get()
+
+    @_tooz_bookkeeping
+    def _check_stale(self, name):
+        if self.stale_after is None:
+            return
+        try:
+            members = self._coordinator.get_members(HOLDERS).get()
+        except coordination.GroupNotCreated:
+            return
+        for member in members:
+            try:
+                holder = json.loads(self._coordinator.get_member_capabilities(
+                    HOLDERS, member).get())
+                since = float(holder["locks"][name])
+            except (coordination.MemberNotJoined, ValueError, KeyError, TypeError):
+                continue
+            held = time.time() - since
+            if held > self.stale_after:
+                started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(since))
+                raise exceptions.LockStale(
+                    f"the lock imgsync-{name} in {mask_url(self.backend_url)} has been held "
+                    f"since {started} ({held / 3600:.1f} h, more than lock_stale_after) by "
+                    f"pid {holder.get('pid')} on {holder.get('host')}: that run is "
+                    "probably hung")
+
     @contextlib.contextmanager
     def hold(self, name):
         """Yield True once ``imgsync-<name>`` is held, or False after ``timeout`` seconds."""
@@ -182,11 +243,14 @@ class ToozLocks:
         except tooz.ToozError as exc:
             raise self._error(f"cannot lock imgsync-{name}", exc) from exc
         if not held:
+            self._check_stale(name)
             yield False
             return
+        self._record(name, time.time())
         try:
             yield True
         finally:
+            self._record(name, None)
             try:
                 lock.release()
             except tooz.ToozError as exc:  # the lock expires in the backend anyway

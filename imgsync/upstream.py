@@ -136,43 +136,44 @@ class Upstream:
         LOG.info("downloading %s", redact.url(url))
         with self._get(url) as response:
             length = response.headers.get("Content-Length")
-            chunks = _at_least(_reads(response, url), self.min_rate, self.timeout, url)
+            chunks = _reads(response, url, self.min_rate, self.timeout)
             yield chunks, (int(length) if length and length.isdigit() else None)
 
 
-def _reads(response, url):
+def _reads(response, url, rate=0, window=None):
     """The raw body as it arrives: each read returns what one receive brought, so a slow
-    sender cannot hold a read for longer than the socket timeout."""
-    received = 0
+    sender cannot hold a read for longer than the socket timeout. With ``rate``, fail
+    when fewer than ``rate`` bytes/s arrive over ``window`` seconds spent reading (time
+    the consumer spends, e.g. sending to Glance, does not count against upstream)."""
+    received = waited = 0.0
+    window_bytes = 0
     try:
-        while chunk := response.raw.read1(CHUNK_SIZE, decode_content=False):
+        while True:
+            started = time.monotonic()
+            chunk = response.raw.read1(CHUNK_SIZE, decode_content=False)
+            waited += time.monotonic() - started
+            if not chunk:
+                return
             received += len(chunk)
+            window_bytes += len(chunk)
+            if rate and waited >= window:
+                if window_bytes < rate * waited:
+                    raise exceptions.UpstreamError(
+                        f"download of {redact.url(url)} is too slow: {window_bytes} bytes in "
+                        f"{waited:.0f} s, less than {rate} bytes/s")
+                waited, window_bytes = 0.0, 0
             yield chunk
     except urllib3_exceptions.ProtocolError as exc:
         if any(isinstance(arg, http.client.IncompleteRead) for arg in exc.args):
             raise exceptions.UpstreamError(
-                f"{redact.url(url)} was truncated: the connection closed after {received} "
-                f"of the {response.headers.get('Content-Length')} bytes announced") from exc
+                f"{redact.url(url)} was truncated: the connection closed after "
+                f"{received:.0f} of the {response.headers.get('Content-Length')} bytes "
+                "announced") from exc
         raise exceptions.UpstreamError(
             f"download of {redact.url(url)} failed: {redact.text(exc)}") from exc
     except (urllib3_exceptions.HTTPError, requests.RequestException, OSError) as exc:
         raise exceptions.UpstreamError(
             f"download of {redact.url(url)} failed: {redact.text(exc)}") from exc
-
-
-def _at_least(chunks, rate, window, url):
-    """Pass ``chunks`` on; fail when fewer than ``rate * window`` bytes came in ``window`` s."""
-    started, received = time.monotonic(), 0
-    for chunk in chunks:
-        received += len(chunk)
-        now = time.monotonic()
-        if now - started >= window:
-            if received < rate * (now - started):
-                raise exceptions.UpstreamError(
-                    f"download of {redact.url(url)} is too slow: {received} bytes in "
-                    f"{now - started:.0f} s, less than {rate} bytes/s")
-            started, received = now, 0
-        yield chunk
 
 
 def _no_downgrade(response, *args, **kwargs):

@@ -40,9 +40,8 @@ class Release:
     @property
     def mirror_url(self):
         """``url`` without credentials when it is on a mirror, else None."""
-        if self.url == self.official_url:
-            return None
-        return redact.without_credentials(self.url)
+        mirror = redact.without_credentials(self.url)
+        return None if mirror == self.official_url else mirror
 
 
 WEAK = ("md5", "sha1")
@@ -117,11 +116,12 @@ class Driver:
         return self.conf.base_url.rstrip("/") + "/"
 
     def official_url(self, url):
-        """``url`` with a configured mirror's root replaced by the official site's."""
+        """``url`` with a configured mirror's root replaced by the official site's, and
+        without credentials in any case (it is stored and published)."""
         official = (self.upstream_url or "").rstrip("/") + "/"
         if self.upstream_url and self.base_url != official and url.startswith(self.base_url):
             return official + url[len(self.base_url):]
-        return url
+        return redact.without_credentials(url)
 
     def validate(self):
         """Check the driver's own options at start; raise ConfigError naming the option."""

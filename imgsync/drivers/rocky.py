@@ -16,6 +16,7 @@ import re
 
 from imgsync import checksums
 from imgsync import exceptions
+from imgsync import redact
 from imgsync.drivers import dated
 from imgsync.drivers import el
 from imgsync.drivers import helpers
@@ -65,6 +66,10 @@ class RockyDriver(el.EnterpriseLinuxDriver):
             if exc.status != 404:
                 raise
             combined = {}
+        if not combined and self.conf.signature == "required":
+            raise exceptions.SignatureError(
+                f"{redact.url(combined_url)} is missing or empty, and only it is signed "
+                "(signature = required)")
         if combined:   # the directory's CHECKSUM: every file, and the one Rocky signs
             names, sums_url = combined, combined_url
 

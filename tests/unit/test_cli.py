@@ -95,3 +95,10 @@ def test_an_unusable_lock_path_exits_2(run, tmp_path, monkeypatch):
     lines = err.strip().splitlines()
     assert lines[-1] == f"imgsync: [DEFAULT] lock_path {blocker}/locks: Not a directory"
     assert "Traceback" not in err
+
+
+def test_a_directory_among_config_dir_files_exits_2(tmp_path, capsys):
+    (tmp_path / "broken.conf").mkdir()
+    assert cli.main(["--config-dir", str(tmp_path), "sync"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "broken.conf" in err[0] and "Traceback" not in err[0]

@@ -101,3 +101,21 @@ def test_an_unusable_lock_directory_fails_at_once(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(OSError):
         locking.FileLocks(tmp_path / "file" / "locks", 0)
+
+
+def test_tooz_lock_held_past_lock_stale_after_fails_the_driver(backend):
+    with locking.ToozLocks(backend, 0, stale_after=3600) as first, \
+            locking.ToozLocks(backend, 0, stale_after=3600) as second:
+        with first.hold("ubuntu-24.04") as held:
+            assert held is True
+            with second.hold("ubuntu-24.04") as other:   # held for a moment only
+                assert other is False
+            first._record("ubuntu-24.04", time.time() - 7300)
+            with pytest.raises(exceptions.LockStale) as stale:
+                with second.hold("ubuntu-24.04"):
+                    pass
+        with second.hold("ubuntu-24.04") as held:          # released: no longer stale
+            assert held is True
+    message = str(stale.value)
+    assert "imgsync-ubuntu-24.04" in message and "2.0 h" in message
+    assert f"on {socket.gethostname()}" in message

@@ -44,3 +44,29 @@ def test_glance_records_the_official_url_and_the_mirror_without_credentials():
     assert properties["imgsync.mirror_url"] == (
         "https://mirror.example.org/ubuntu/releases/noble/a.img")
     assert "s3cret" not in repr(properties)
+
+
+def test_a_password_with_an_at_sign_is_masked_whole():
+    assert redact.text("https://user:p@ss@host/x@y") == "https://user:***@host/x@y"
+    assert redact.without_credentials("https://user:p@ss@host/x") == "https://host/x"
+
+
+def test_tracebacks_are_masked_too(caplog):
+    caplog.handler.addFilter(redact.Filter())
+    try:
+        raise RuntimeError("cannot read https://u:topsecret@mirror/x")
+    except RuntimeError:
+        logging.getLogger("test-redact").exception("driver failed")
+    assert "topsecret" not in caplog.text and "u:***@mirror" in caplog.text
+
+
+def test_a_site_without_an_official_url_stores_no_credentials():
+    from imgsync.drivers import generic
+    driver = make_driver(generic.Generic, "generic", "https://user:s3cret@vendor.test/os/",
+                         display_name="Vendor", file_regex="x", checksum_url="SUMS")
+    release = driver.release("x86_64", version="1", build_date=datetime.date(2024, 1, 1),
+                             url="https://user:s3cret@vendor.test/os/x.qcow2",
+                             checksum_algo="sha256", checksum="a" * 64)
+    assert release.official_url == "https://vendor.test/os/x.qcow2"
+    assert release.mirror_url is None
+    assert "s3cret" not in repr(sync.image_properties(release))

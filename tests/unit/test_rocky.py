@@ -88,3 +88,23 @@ def test_listing_without_dated_images_is_a_layout_error(requests_mock):
     with pytest.raises(exceptions.LayoutError, match="dated images like") as info:
         driver().releases()
     assert ROOT9 in str(info.value)
+
+
+def test_required_signature_refuses_the_unsigned_per_image_files(requests_mock):
+    requests_mock.get(ROOT9, text=drivers_util.listing(ALIAS, ALIAS + ".CHECKSUM", DATED,
+                                                        DATED + ".CHECKSUM"))
+    requests_mock.get(ROOT9 + ALIAS + ".CHECKSUM", text=per_image(ALIAS, SUM))
+    requests_mock.get(ROOT9 + DATED + ".CHECKSUM", text=per_image(DATED, SUM))
+    with pytest.raises(exceptions.SignatureError, match="CHECKSUM is missing or empty"):
+        driver(signature="required").releases()
+
+
+def test_a_mirror_with_only_the_combined_checksum(requests_mock):
+    requests_mock.get(ROOT9 + "CHECKSUM", text=per_image(ALIAS, SUM) + per_image(DATED, SUM)
+                      + per_image("Rocky-9-GenericCloud-Base-9.6-20250531.0.x86_64.qcow2",
+                                  "b" * 64))
+    requests_mock.get(ROOT9 + "CHECKSUM.asc", status_code=404)
+    requests_mock.get(ROOT9 + "CHECKSUM.sig", status_code=404)
+    releases = driver(signature="if-published", versions=2).releases()
+    assert [r.version for r in releases] == ["9.7-20251123.2", "9.6-20250531.0"]
+    assert releases[0].checksum_url == ROOT9 + "CHECKSUM"

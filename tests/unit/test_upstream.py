@@ -53,3 +53,35 @@ def test_images_stream_raw_with_their_length(requests_mock):
     requests_mock.get(URL, content=b"q" * 1000, headers={"Content-Length": "1000"})
     with upstream().open(URL) as (chunks, length):
         assert length == 1000 and b"".join(chunks) == b"q" * 1000
+
+
+def test_the_ca_bundle_and_proxy_variables_keep_working(monkeypatch, tmp_path):
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    monkeypatch.setenv("https_proxy", "http://proxy.test:3128")
+    plain = upstream()
+    settings = plain.session.merge_environment_settings(
+        "https://mirror.test/x", {}, None, plain.verify, None)
+    assert settings["verify"] == str(bundle)
+    assert settings["proxies"]["https"] == "http://proxy.test:3128"
+    private = upstream(ca_file="/etc/private-ca.pem")
+    settings = private.session.merge_environment_settings(
+        "https://mirror.test/x", {}, None, private.verify, None)
+    assert settings["verify"] == "/etc/private-ca.pem"   # a driver's ca_file wins
+
+
+def test_a_redirect_from_https_to_http_is_refused(requests_mock):
+    requests_mock.get("https://mirror.test/x/SHA256SUMS", status_code=302,
+                      headers={"Location": "http://evil.test/SHA256SUMS"})
+    requests_mock.get("http://evil.test/SHA256SUMS", text="forged")
+    with pytest.raises(exceptions.UpstreamError, match="never follows a redirect from https"):
+        upstream().get_bytes("https://mirror.test/x/SHA256SUMS")
+    assert requests_mock.call_count == 1
+
+
+def test_a_redirect_within_https_is_followed(requests_mock):
+    requests_mock.get("https://mirror.test/x/SHA256SUMS", status_code=302,
+                      headers={"Location": "https://cdn.test/SHA256SUMS"})
+    requests_mock.get("https://cdn.test/SHA256SUMS", text="ok")
+    assert upstream().get_bytes("https://mirror.test/x/SHA256SUMS") == b"ok"
