@@ -32,18 +32,22 @@ def _pieces(decompressor, data, size):
             data = b""
         else:
             data = decompressor.unconsumed_tail
-            if not data and len(piece) < size:
+            if decompressor.eof or not data and len(piece) < size:
                 return
 
 
 def _unused(decompressor):
-    return decompressor.unused_data if decompressor.eof else b""
+    """Input after the end of the stream (zlib may hold some of it as unconsumed_tail)."""
+    if not decompressor.eof:
+        return b""
+    return decompressor.unused_data + getattr(decompressor, "unconsumed_tail", b"")
 
 
 class Decompressing:
     """Decompress a verified stream on its way to Glance, with a cap on the output size.
 
-    Concatenated streams (as pbzip2 and pigz write them) are followed to the end.
+    Concatenated streams (as pbzip2 and pigz write them) are followed to the end, and
+    zeros after the last one (gzip's and xz's stream padding) are skipped.
     ``bytes_read`` and ``hexdigests()`` describe the output, which is what Glance stores.
     """
 
@@ -67,16 +71,28 @@ class Decompressing:
         decompressor = _decompressor(self.kind)
         for chunk in self.source:
             while chunk:
-                for piece in _pieces(decompressor, chunk, self.piece_size):
-                    self.bytes_read += len(piece)
-                    if self.bytes_read > self.max_size:
-                        raise exceptions.UpstreamError(
-                            f"{self.url} decompresses to more than {self.max_size} bytes "
-                            "(max_image_size)")
-                    self._sha512.update(piece)
-                    yield piece
-                chunk = _unused(decompressor)
-                if chunk:
+                if decompressor.eof:
+                    # zeros after a stream are padding (gzip's, xz's); no stream starts
+                    # with a zero byte, so anything else is a concatenated stream
+                    chunk = chunk.lstrip(b"\0")
+                    if not chunk:
+                        break
                     decompressor = _decompressor(self.kind)
+                try:
+                    yield from self._output(decompressor, chunk)
+                except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+                    raise exceptions.UpstreamError(
+                        f"{self.url}: corrupt {self.kind} data: {exc}") from exc
+                chunk = _unused(decompressor)
         if not decompressor.eof:
             raise exceptions.UpstreamError(f"{self.url}: the {self.kind} data ends early")
+
+    def _output(self, decompressor, chunk):
+        for piece in _pieces(decompressor, chunk, self.piece_size):
+            self.bytes_read += len(piece)
+            if self.bytes_read > self.max_size:
+                raise exceptions.UpstreamError(
+                    f"{self.url} decompresses to more than {self.max_size} bytes "
+                    "(max_image_size)")
+            self._sha512.update(piece)
+            yield piece

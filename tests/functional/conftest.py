@@ -3,10 +3,11 @@
 import os
 import pathlib
 import shutil
+import signal
 import socket
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 
 import pytest
@@ -204,31 +205,31 @@ def imgsync():
     return run
 
 
+PROBE = ("import os, resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
+         "open(os.environ['IMGSYNC_RSS_FILE'], 'w').write("
+         "str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); sys.exit(code)")
+"""Runs a command as its child and notes the child's peak RSS: measured from a small
+process, since a child forked from pytest itself starts with pytest's pages."""
+
+
 def measured(command, env=None, cwd=None, timeout=300):
-    """Run ``command`` to its end (killed after ``timeout`` s) and measure it: wait4(2)
-    gives this one child's peak RSS."""
-    started = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=env, cwd=cwd)
-    output = {}
-    readers = [threading.Thread(target=lambda name, pipe: output.__setitem__(name, pipe.read()),
-                                args=(name, pipe), daemon=True)
-               for name, pipe in (("stdout", process.stdout), ("stderr", process.stderr))]
-    for reader in readers:
-        reader.start()
-    killer = threading.Timer(timeout, process.kill)
-    killer.start()
-    try:
-        _, status, usage = os.wait4(process.pid, 0)
-    finally:
-        killer.cancel()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    for reader in readers:
-        reader.join(timeout=30)
-    result = subprocess.CompletedProcess(command, process.returncode, output.get("stdout", ""),
-                                         output.get("stderr", ""))
-    result.seconds = time.monotonic() - started
-    result.max_rss_mib = usage.ru_maxrss / 1024
+    """Run ``command`` to its end (its process group killed after ``timeout`` s) and
+    measure its wall-clock time and peak resident memory."""
+    with tempfile.NamedTemporaryFile(prefix="imgsync-rss-") as rss:
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [sys.executable, "-c", PROBE, *command], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, cwd=cwd, start_new_session=True,
+            env={**(os.environ if env is None else env), "IMGSYNC_RSS_FILE": rss.name})
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+        result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+        result.seconds = time.monotonic() - started
+        peak = pathlib.Path(rss.name).read_text()
+        result.max_rss_mib = int(peak) / 1024 if peak else float("nan")
     return result
 
 

@@ -65,3 +65,25 @@ def test_checksum_of_the_compressed_stream_is_verified_before_the_end():
         for piece in out:
             received += piece
     assert len(received) < len(DATA)
+
+
+@pytest.mark.parametrize("kind,padding", [("gz", bytes(1000)), ("xz", bytes(4096)),
+                                          ("xz", bytes(8))])
+@pytest.mark.parametrize("size", [7, 50_000])
+def test_zero_padding_after_a_stream_is_skipped(kind, padding, size):
+    data = COMPRESS[kind](DATA) + padding
+    out = compression.Decompressing(chunked(data, size), kind, "u", 10 ** 9)
+    assert b"".join(out) == DATA
+
+
+@pytest.mark.parametrize("size", [7, 50_000])
+def test_xz_streams_with_padding_between_them(size):
+    data = lzma.compress(DATA[:1000]) + bytes(8) + lzma.compress(DATA[1000:]) + bytes(4)
+    assert b"".join(compression.Decompressing(chunked(data, size), "xz", "u", 10 ** 9)) == DATA
+
+
+@pytest.mark.parametrize("kind", compression.FORMATS)
+def test_garbage_after_a_stream_is_one_clear_error(kind):
+    data = COMPRESS[kind](DATA) + b"\0\0garbage"
+    with pytest.raises(exceptions.UpstreamError, match=f"u: corrupt {kind} data"):
+        b"".join(compression.Decompressing(chunked(data), kind, "u", 10 ** 9))
