@@ -75,11 +75,24 @@ def is_pending(image):
     return image.get("imgsync.state") == glance_mod.PENDING
 
 
+CHECKSUM_ALGOS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
+
+
 def is_synced(image, release):
-    """Whether a Glance image is the finished upload of this release (rotated out or not)."""
-    return (image.get("status") in ("active", "deactivated")
-            and image.get(f"imgsync.{release.checksum_algo}") == release.checksum
-            and not is_pending(image))
+    """Whether a Glance image is the finished upload of this release (rotated out or not).
+
+    Its recorded checksum must be upstream's. When upstream now publishes another
+    algorithm for the same build (a SHA256SUMS beside the MD5SUMS), the image of that
+    build id and architecture, which recorded only other algorithms, is the same image.
+    """
+    if image.get("status") not in ("active", "deactivated") or is_pending(image):
+        return False
+    recorded = image.get(f"imgsync.{release.checksum_algo}")
+    if recorded is not None:
+        return recorded == release.checksum
+    return (image.get("imgsync.version") == release.version
+            and image.get("architecture") == release.metadata.get("architecture")
+            and any(f"imgsync.{algo}" in image for algo in CHECKSUM_ALGOS))
 
 
 class Syncer:

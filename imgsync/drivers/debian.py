@@ -35,8 +35,9 @@ def build_dirs(entries):
             date = datetime.datetime.strptime(match["date"], "%Y%m%d").date()
         except ValueError:
             continue
+        # the version is the whole build id: two builds of one day are two versions
         found.append(((date, int(match["build"])),
-                      dated.Build(entry, entry[:-1], match["date"], date)))
+                      dated.Build(entry, entry[:-1], entry[:-1], date)))
     return [build for _, build in sorted(found, key=lambda item: item[0], reverse=True)]
 
 

@@ -79,6 +79,8 @@ class Fedora(base.Driver):
         try:
             entries = self.upstream.entries(images_url)
         except exceptions.UpstreamError as exc:
+            if exc.status != 404:   # a timeout or 503 must not pass for "no such release"
+                raise
             LOG.warning("%s: skipping release %s for %s: %s", self.name, number, arch, exc)
             return None
         sums_pattern = re.compile(rf"^Fedora-Cloud-{number}-[\d.]+-{re.escape(arch)}-CHECKSUM$")

@@ -32,7 +32,8 @@ _DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 
 
 def parse_version_txt(text, url):
-    """``(version, build date)`` from a ``version.txt`` (FLATCAR_VERSION_ID, FLATCAR_BUILD_ID)."""
+    """``(version, build date)`` from a ``version.txt`` (FLATCAR_VERSION_ID, FLATCAR_BUILD_ID);
+    the date is None when FLATCAR_BUILD_ID carries none (the caller asks Last-Modified)."""
     values = {}
     for line in text.splitlines():
         key, sep, value = line.strip().partition("=")
@@ -40,9 +41,10 @@ def parse_version_txt(text, url):
             values[key.strip()] = value.strip().strip("\"'")
     version = values.get("FLATCAR_VERSION_ID") or values.get("FLATCAR_VERSION")
     date = _DATE.search(values.get("FLATCAR_BUILD_ID", ""))
-    if not version or not re.fullmatch(r"[0-9][0-9A-Za-z.+_-]*", version) or not date:
-        raise exceptions.LayoutError(url, "FLATCAR_VERSION_ID and a dated FLATCAR_BUILD_ID",
-                                     repr(text[:80]))
+    if not version or not re.fullmatch(r"[0-9][0-9A-Za-z.+_-]*", version):
+        raise exceptions.LayoutError(url, "FLATCAR_VERSION_ID", repr(text[:80]))
+    if not date:
+        return version, None
     try:
         return version, datetime.date(*map(int, date.groups()))
     except ValueError as exc:
@@ -92,10 +94,16 @@ class FlatcarDriver(base.Driver):
             "hw_qemu_guest_agent": "yes",
         }
 
+    def _version_txt(self, url):
+        """``(version, build date)`` of a version.txt; its Last-Modified date when its
+        FLATCAR_BUILD_ID has none."""
+        version, date = parse_version_txt(self.upstream.get_text(url), url)
+        return version, date or self.upstream.last_modified(url)
+
     def arch_releases(self, arch, upstream_arch):
         board_url = f"{self.base_url}{upstream_arch}/"
         current_url = f"{board_url}current/version.txt"
-        newest, newest_date = parse_version_txt(self.upstream.get_text(current_url), current_url)
+        newest, newest_date = self._version_txt(current_url)
         candidates = [newest]
         if self.conf.versions > 1:
             older = helpers.version_dirs(self.upstream.entries(board_url), newest=newest)
@@ -107,8 +115,7 @@ class FlatcarDriver(base.Driver):
             version_url = f"{board_url}{version}/"
             build_date = newest_date
             if version != newest:
-                txt_url = f"{version_url}version.txt"
-                build_date = parse_version_txt(self.upstream.get_text(txt_url), txt_url)[1]
+                build_date = self._version_txt(f"{version_url}version.txt")[1]
             chosen = self._choose(version_url)
             if chosen is None:
                 if version == newest:

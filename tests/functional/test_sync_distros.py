@@ -5,7 +5,7 @@ from tests.functional import mirror as mirror_mod
 
 DISTROS = ["debian-13", "almalinux-9", "rocky-10", "centos-stream-9"]
 EXPECTED = {   # name, version, os_distro, os_version, os_admin_user
-    "debian-13": ("Debian 13 (20250301)", "20250301", "debian", "13", "debian"),
+    "debian-13": ("Debian 13 (20250301-2100)", "20250301-2100", "debian", "13", "debian"),
     "almalinux-9": ("AlmaLinux 9 (9.8-20260526)", "9.8-20260526", "almalinux", "9",
                     "almalinux"),
     "rocky-10": ("Rocky Linux 10 (10.1-20251116.0)", "10.1-20251116.0", "rocky", "10", "rocky"),

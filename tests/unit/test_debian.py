@@ -24,7 +24,7 @@ def test_real_daily_listing_and_sums(requests_mock, sample):
     requests_mock.get(root, text=sample("debian13/index.html"))
     requests_mock.get(root + "20260717-2542/SHA512SUMS", text=sample("debian13/SHA512SUMS"))
     release, = driver(stream="daily").releases()
-    assert release.version == "20260717"
+    assert release.version == "20260717-2542"
     assert release.build_date == datetime.date(2026, 7, 17)
     assert release.url == (
         root + "20260717-2542/debian-13-genericcloud-amd64-daily-20260717-2542.qcow2")
@@ -50,8 +50,8 @@ def test_release_stream_newest_first_both_architectures(requests_mock):
     releases = driver(debian.Debian12, "debian-12", versions=2,
                       architectures=["x86_64", "aarch64"]).releases()
     assert [(r.version, r.metadata["architecture"]) for r in releases] == [
-        ("20250210", "x86_64"), ("20250210", "aarch64"),
-        ("20250115", "x86_64"), ("20250115", "aarch64")]
+        ("20250210-2019", "x86_64"), ("20250210-2019", "aarch64"),
+        ("20250115-2000", "x86_64"), ("20250115-2000", "aarch64")]
     arm = next(r for r in releases if r.metadata["architecture"] == "aarch64")
     assert arm.url == root + "20250210-2019/debian-12-genericcloud-arm64-20250210-2019.qcow2"
     assert arm.checksum == "9" * 128 and arm.display_name == "Debian 12 aarch64"
@@ -67,7 +67,7 @@ def test_build_missing_the_image_is_skipped(requests_mock):
     requests_mock.get(root + "20250214-2050/SHA512SUMS",
                       text=sums(("d" * 128, "debian-13-genericcloud-amd64-20250214-2050.qcow2")))
     release, = driver().releases()
-    assert release.version == "20250214" and release.checksum == "d" * 128
+    assert release.version == "20250214-2050" and release.checksum == "d" * 128
 
 
 def test_testing_follows_forky_daily(requests_mock):
@@ -104,3 +104,14 @@ def test_error_page_as_checksum_file_is_a_layout_error(requests_mock):
         driver().releases()
     assert root + "20250301-2100/SHA512SUMS" in str(info.value)
     assert "checksum lines" in str(info.value)
+
+
+def test_two_builds_of_one_day_are_two_versions(requests_mock):
+    root = BASE + "trixie/"
+    requests_mock.get(root, text=drivers_util.listing("20250301-2100/", "20250301-2101/"))
+    for build, digest in (("20250301-2100", "e"), ("20250301-2101", "f")):
+        requests_mock.get(root + f"{build}/SHA512SUMS", text=sums(
+            (digest * 128, f"debian-13-genericcloud-amd64-{build}.qcow2")))
+    releases = driver(versions=2).releases()
+    assert [(r.version, r.checksum[0]) for r in releases] == [
+        ("20250301-2101", "f"), ("20250301-2100", "e")]

@@ -130,3 +130,14 @@ def test_several_versions_and_arm64(requests_mock):
 def test_channels_have_their_own_sites():
     assert flatcar.FlatcarBeta.upstream_url == "https://beta.release.flatcar-linux.net/"
     assert flatcar.FlatcarLts.display_name == "Flatcar LTS"
+
+
+def test_a_build_id_without_a_date_falls_back_to_last_modified(requests_mock):
+    undated = VERSION_TXT.replace('FLATCAR_BUILD_ID="2025-10-13-1912"',
+                                  'FLATCAR_BUILD_ID="jenkins-os-release-1234"')
+    assert flatcar.parse_version_txt(undated, "u") == ("4230.2.4", None)
+    publish(requests_mock, txt=undated)
+    requests_mock.head(BOARD + "current/version.txt",
+                       headers={"Last-Modified": "Wed, 15 Oct 2025 09:00:00 GMT"})
+    release, = driver().releases()
+    assert (release.version, release.build_date) == ("4230.2.4", datetime.date(2025, 10, 15))

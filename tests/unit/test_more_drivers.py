@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+import requests
 
 from imgsync import checksums
 from imgsync import exceptions
@@ -65,6 +66,16 @@ def test_fedora_skips_a_release_without_cloud_images(requests_mock):
     fedora_tree(requests_mock)
     release, = make_driver(fedora.Fedora, "fedora", BASE).releases()
     assert release.version == "44-1.7"
+
+
+@pytest.mark.parametrize("failure", [{"status_code": 503},
+                                     {"exc": requests.exceptions.ReadTimeout}])
+def test_fedora_newest_release_failing_upstream_fails_the_driver(requests_mock, failure):
+    requests_mock.get(BASE + "releases/", text=listing("44/", "45/"))
+    requests_mock.get(BASE + "releases/45/Cloud/x86_64/images/", **failure)
+    fedora_tree(requests_mock)
+    with pytest.raises(exceptions.UpstreamError, match="releases/45/Cloud/x86_64/images/"):
+        make_driver(fedora.Fedora, "fedora", BASE).releases()
 
 
 def test_fedora_f40_names():
