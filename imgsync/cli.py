@@ -91,6 +91,39 @@ def _invalid(group, opt, exc):
         f"{' in ' + where.group(1) if where else ''}: {message.rpartition(' is not valid: ')[2]}")
 
 
+def _register_instances(conf, available):
+    """Give each configured instance that is not an installed driver's name the options of
+    the driver its ``driver`` option names."""
+    if conf.command.name == "list-distros":
+        return
+    for name in conf.command.only or conf.distributions:
+        if name in available:
+            driver = conf[name].driver
+            if driver not in (None, name):
+                raise exceptions.ConfigError(
+                    f"[{name}] driver = {driver}: {name} is an installed driver's name; "
+                    "give the instance another name")
+            continue
+        conf.register_opt(imgsync_conf.DRIVER_OPT, group=name)
+        driver = conf[name].driver
+        if driver not in available:
+            what = f"driver = {driver} is not installed" if driver else (
+                "driver is not set, and no installed driver has this name")
+            raise exceptions.ConfigError(
+                f"[{name}] {what} (installed: {', '.join(sorted(available))})")
+        conf.register_opts(available[driver].opts(), group=name)
+
+
+def _driver_class(conf, available, name):
+    """The class of instance ``name``, or None when it is neither installed nor configured."""
+    if name in available:
+        return available[name]
+    try:
+        return available.get(conf[name].driver)
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        return None
+
+
 def _selected(conf, available):
     """The configured drivers, instantiated, in configuration order."""
     names = conf.command.only or conf.distributions
@@ -98,7 +131,7 @@ def _selected(conf, available):
     if not names:
         raise exceptions.ConfigError(
             f"{source} is empty: name the drivers to sync (see 'imgsync list-distros')")
-    unknown = [name for name in names if name not in available]
+    unknown = [name for name in names if _driver_class(conf, available, name) is None]
     if unknown:
         raise exceptions.ConfigError(
             f"{source}: unknown driver {', '.join(unknown)} "
@@ -119,7 +152,7 @@ def _driver(conf, available, name):
         max_document_size=conf.max_document_size << 20,
         document_timeout=conf.document_timeout, min_rate=conf.min_download_rate * 1024,
         ca_file=group.ca_file)
-    driver = available[name](name, group, upstream, conf.properties)
+    driver = _driver_class(conf, available, name)(name, group, upstream, conf.properties)
     driver.validate()
     return driver
 
@@ -179,7 +212,7 @@ def _locks(conf):
 def _write_glance_catalog(conf, available, glance, names):
     """Bring [DEFAULT] catalog_dir in step with the imgsync images now in Glance."""
     def make_driver(name):
-        return _driver(conf, available, name) if name in available else None
+        return _driver(conf, available, name) if _driver_class(conf, available, name) else None
 
     try:
         paths = catalog.write_glance(conf.catalog_dir, glance, make_driver, names,
@@ -273,6 +306,7 @@ def main(argv=None):
             raise exceptions.ConfigError(
                 f"cannot read the configuration: {exc.filename or ''}: "
                 f"{exc.strerror or exc}") from exc
+        _register_instances(conf, available)
         _validate(conf)
     except (cfg.Error, exceptions.ConfigError) as exc:
         print(f"imgsync: {redact.text(exc)}", file=sys.stderr)

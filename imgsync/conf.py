@@ -150,9 +150,18 @@ coordination_opts = [
 ]
 
 
+DRIVER_OPT = cfg.StrOpt(
+    "driver",
+    help="The installed driver this instance uses (see 'imgsync list-distros'). A name in "
+         "[DEFAULT] distributions is an instance; by default its driver is the one of the "
+         "same name, so two mirrors of one distribution or several generic sites can be "
+         "synced side by side, each with its own imgsync.distro, lock and options.")
+
+
 def driver_opts(driver_cls):
     """The options every driver group has; defaults come from the driver class."""
     return [
+        DRIVER_OPT,
         cfg.Opt("base_url", type=HttpUrl(), default=driver_cls.upstream_url,
                    help="Root of the upstream site or of a mirror that copies its tree "
                         "below it."),

@@ -34,7 +34,39 @@ def test_empty_distributions(run):
 
 def test_unknown_distribution(run):
     code, _, err = run("[DEFAULT]\ndistributions = ubuntu-24.04,plan9\n", "sync")
-    assert code == 2 and "unknown driver plan9" in err and "ubuntu-22.04" in err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "[plan9] driver is not set, and no installed driver has this name" in err
+    assert "ubuntu-22.04" in err
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("[mirror-b]\ndriver = plan9\n", "[mirror-b] driver = plan9 is not installed"),
+    ("[ubuntu-24.04]\ndriver = debian-13\n",
+     "[ubuntu-24.04] driver = debian-13: ubuntu-24.04 is an installed driver's name"),
+])
+def test_bad_instance_drivers_exit_2(run, text, fragment):
+    code, _, err = run("[DEFAULT]\ndistributions = ubuntu-24.04,mirror-b\n" + text, "check")
+    assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
+
+
+def test_instances_of_one_driver_side_by_side(run, requests_mock):
+    for site, serial in (("a", "20240423"), ("b", "20240501")):
+        root = f"http://{site}.test/ubuntu/releases/noble/"
+        requests_mock.get(root, text=f'<a href="release-{serial}/">x</a>')
+        requests_mock.get(f"{root}release-{serial}/SHA256SUMS",
+                          text=f"{site * 64} *ubuntu-24.04-server-cloudimg-amd64.img\n")
+    code, out, err = run(
+        "[DEFAULT]\ndistributions = ubuntu-a,ubuntu-b\n"
+        "[ubuntu-a]\ndriver = ubuntu-24.04\nbase_url = http://a.test/ubuntu/\n"
+        "signature = off\n"
+        "[ubuntu-b]\ndriver = ubuntu-24.04\nbase_url = http://b.test/ubuntu/\n"
+        "signature = off\n", "check")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split()[:2] == ["ubuntu-a", "20240423"]
+    assert lines[1].split()[:2] == ["ubuntu-b", "20240501"]
+    code, out, _ = run("[DEFAULT]\ndistributions = ubuntu-a\n", "list-distros")
+    assert code == 0 and "ubuntu-24.04" in out
 
 
 def test_no_glance_credentials(run):
