@@ -1,5 +1,6 @@
 """A stand-in for openstacksdk's image proxy, for unit tests of imgsync's Glance calls."""
 
+import hashlib
 import json
 import re
 import urllib.parse
@@ -23,6 +24,8 @@ class FakeProxy:
         self.images = {image["id"]: dict(image) for image in images}
         self.project_id = project_id
         self.calls = []
+        self.received = {}
+        """Image id to the bytes an upload delivered (as far as it got)."""
         self.refuse = {}
         self._next = 0
 
@@ -43,7 +46,16 @@ class FakeProxy:
                      "status": "queued"}
             self.images[image["id"]] = image
             return Response(201, image)
+        if method == "GET" and parts.path == "/info/import":
+            return Response(200, {"import-methods": {"value": ["glance-direct",
+                                                               "web-download"]}})
         image_id = parts.path.split("/")[2]
+        if method == "PUT":
+            return self._receive(image_id, parts.path.endswith("/stage"), kwargs["data"])
+        if method == "POST" and parts.path.endswith("/import"):
+            return self._import(image_id, json["method"])
+        if method == "GET":
+            return Response(200, self.images[image_id])
         if method == "PATCH":
             for op in json:
                 key = op["path"].lstrip("/")
@@ -56,6 +68,31 @@ class FakeProxy:
             self.images.pop(image_id)
             return Response(204)
         raise AssertionError(f"unexpected request {method} {path}")
+
+    def _receive(self, image_id, stage, body):
+        """Consume an upload as Glance would: every chunk, until the body ends or fails."""
+        image = self.images[image_id]
+        self.received[image_id] = b""
+        for chunk in body:   # an exception here is the client's: it propagates
+            self.received[image_id] += chunk
+        if not stage:
+            self._store(image, self.stored(self.received[image_id]))
+        return Response(204)
+
+    def _import(self, image_id, method):
+        image = self.images[image_id]
+        data = self.web_data if method["name"] == "web-download" else self.received[image_id]
+        self._store(image, self.stored(data))
+        return Response(202)
+
+    def _store(self, image, data):
+        image.update({"status": "active", "size": len(data), "os_hash_algo": self.hash_algo,
+                      "os_hash_value": hashlib.new(self.hash_algo, data).hexdigest()})
+
+    stored = staticmethod(lambda data: data)
+    """What Glance keeps of the data it received (a test may make it change them)."""
+    hash_algo = "sha512"
+    web_data = b""
 
     def _list(self, query):
         hidden = query.pop("os_hidden") == "true"

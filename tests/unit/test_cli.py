@@ -134,3 +134,20 @@ def test_a_directory_among_config_dir_files_exits_2(tmp_path, capsys):
     assert cli.main(["--config-dir", str(tmp_path), "sync"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "broken.conf" in err[0] and "Traceback" not in err[0]
+
+
+def test_a_failed_driver_exits_1_and_the_others_still_run(run, requests_mock, monkeypatch):
+    from tests.unit import fake_glance
+    monkeypatch.setattr(cli.glance_mod, "connect", lambda conf, compute: None)
+    monkeypatch.setattr(cli.glance_mod, "image_proxy", lambda connection: fake_glance.FakeProxy())
+    monkeypatch.setattr(cli.glance_mod.Glance, "endpoint", lambda self: "http://glance.test")
+    requests_mock.get("http://a.test/ubuntu/releases/noble/", status_code=503)
+    requests_mock.get("http://b.test/ubuntu/releases/jammy/", text='<a href="release-1/">')
+    code, out, err = run(
+        "[DEFAULT]\ndistributions = ubuntu-24.04,ubuntu-22.04\nhttp_retries = 0\n"
+        "[ubuntu-24.04]\nbase_url = http://a.test/ubuntu/\n"
+        "[ubuntu-22.04]\nbase_url = http://b.test/ubuntu/\n", "sync")
+    assert code == 1, out + err
+    rows = [line.split()[:2] for line in out.splitlines()]
+    assert rows == [["ubuntu-24.04", "failed"], ["ubuntu-22.04", "failed"]]
+    assert "answered HTTP 503" in out and "build directories" in out

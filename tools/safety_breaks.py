@@ -1,0 +1,55 @@
+"""The deliberate breaks of the safety code that the unit tests must each notice.
+
+Applies one break at a time to the source tree, runs the unit tests (tests/unit) and
+restores the file; prints KILLED or SURVIVED per break and exits 1 if any survived.
+Run from the repository root: python tools/safety_breaks.py
+"""
+
+import pathlib
+import subprocess
+import sys
+
+HOLD = ("if held is not None:\n{0}    yield held\n{0}held = chunk", "yield chunk")
+MUTANTS = [
+    ("held-back last chunk dropped", "imgsync/stream.py",
+     HOLD[0].format(" " * 12), HOLD[1]),
+    ("held-back last chunk dropped (inspection)", "imgsync/inspection.py",
+     HOLD[0].format(" " * 16), HOLD[1]),
+    ("format check disabled", "imgsync/inspection.py",
+     "detected = wrapper.format\n", "return\n"),
+    ("post-upload check skipped", "imgsync/sync.py",
+     'record = proof.stored(image, body.sent(), imported=method == "glance-direct")',
+     "record = {}"),
+    ("always publish public", "imgsync/glance.py",
+     '"path": "/visibility", "value": visibility},\n            {"op": "replace", '
+     '"path": "/os_hidden"',
+     '"path": "/visibility", "value": "public"},\n            {"op": "replace", '
+     '"path": "/os_hidden"'),
+    ("web-download comparison disabled", "imgsync/sync.py",
+     "record = proof.web_download(image, release,\n" + " " * 44
+     + "self.settings.web_download_unverified)", "record = {}"),
+    ("grace period ignored", "imgsync/sync.py",
+     "if age < self.settings.pending_grace_period:", "if False:"),
+    ("only non-hidden images listed", "imgsync/glance.py",
+     'for hidden in ("false", "true"):', 'for hidden in ("false",):'),
+    ("encoded answers accepted", "imgsync/upstream.py",
+     'if encoding != "identity":', "if False:"),
+    ("always exit 0", "imgsync/cli.py",
+     "return EXIT_FAILED if any(r.action == sync.FAILED for r in results) else EXIT_OK",
+     "return EXIT_OK"),
+]
+survived = 0
+for name, path, old, new in MUTANTS:
+    p = pathlib.Path(path)
+    text = p.read_text()
+    assert old in text, (name, old)
+    p.write_text(text.replace(old, new, 1))
+    try:
+        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p",
+                              "no:cacheprovider", "tests/unit"], capture_output=True, text=True)
+        last = run.stdout.strip().splitlines()[-1]
+        print(f"{'KILLED' if run.returncode else 'SURVIVED'}: {name}: {last}")
+        survived += run.returncode == 0
+    finally:
+        p.write_text(text)
+sys.exit(1 if survived else 0)
