@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from oslo_config import cfg
 
+from imgsync import checksums
 from imgsync import conf as imgsync_conf
 from imgsync import exceptions
 from imgsync import ordering
@@ -182,6 +183,16 @@ class Driver:
                 f"{redact.url(url)}: no signature ({' or '.join(self.signature_suffixes)}) "
                 "beside it (signature = required)")
         return data.decode("utf-8", "replace")
+
+    def published_sums(self, url):
+        """The checksum file at ``url``, its signature checked, parsed; None when upstream
+        has no such file (404)."""
+        try:
+            return checksums.parse(self.signed_text(url), url)
+        except exceptions.UpstreamError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     def _clearsigned(self, document, signed_url, url):
         text, self._signers[url] = signatures.verify_clearsigned(

@@ -10,7 +10,6 @@ import datetime
 import logging
 import re
 
-from imgsync import checksums
 from imgsync import exceptions
 from imgsync import ordering
 from imgsync.drivers import base
@@ -77,11 +76,8 @@ def from_build_dirs(driver, listing_url, builds, sums_name, filenames):
         if all(len(releases) == wanted for releases in found.values()):
             break
         sums_url = f"{listing_url}{build.entry}{sums_name}"
-        try:
-            sums = checksums.parse(driver.signed_text(sums_url), sums_url)
-        except exceptions.UpstreamError as exc:
-            if exc.status != 404:
-                raise
+        sums = driver.published_sums(sums_url)
+        if sums is None:
             LOG.warning("%s: skipping build %s, its %s is missing (HTTP 404): not yet "
                         "complete or pruned", driver.name, build.build_id, sums_name)
             continue

@@ -60,12 +60,7 @@ class RockyDriver(el.EnterpriseLinuxDriver):
                              rf"\.{re.escape(upstream_arch)}\.qcow2")
         alias = f"{prefix}.latest.{upstream_arch}.qcow2"
         combined_url = f"{url}CHECKSUM"
-        try:
-            combined = checksums.parse(self.signed_text(combined_url), combined_url)
-        except exceptions.UpstreamError as exc:
-            if exc.status != 404:
-                raise
-            combined = {}
+        combined = self.published_sums(combined_url)
         if not combined and self.conf.signature == "required":
             raise exceptions.SignatureError(
                 f"{redact.url(combined_url)} is missing or empty, and only it is signed "
