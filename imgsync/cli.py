@@ -24,6 +24,7 @@ from imgsync import upstream as upstream_mod
 
 LOG = log.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+_INSTANCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def _csv(value):
@@ -96,7 +97,11 @@ def _register_instances(conf, available):
     the driver its ``driver`` option names."""
     if conf.command.name == "list-distros":
         return
-    for name in conf.command.only or conf.distributions:
+    for name in dict.fromkeys([*(conf.command.only or []), *conf.distributions]):
+        if not _INSTANCE.fullmatch(name):
+            raise exceptions.ConfigError(
+                f"[DEFAULT] distributions: {name!r} is not a valid instance name (letters, "
+                "digits, '.', '_' and '-', starting with a letter or digit)")
         if name in available:
             driver = conf[name].driver
             if driver not in (None, name):
@@ -104,6 +109,10 @@ def _register_instances(conf, available):
                     f"[{name}] driver = {driver}: {name} is an installed driver's name; "
                     "give the instance another name")
             continue
+        if name in conf or name.upper() == "DEFAULT":
+            raise exceptions.ConfigError(
+                f"[DEFAULT] distributions: {name} is a section of imgsync's own "
+                "configuration; give the instance another name")
         conf.register_opt(imgsync_conf.DRIVER_OPT, group=name)
         driver = conf[name].driver
         if driver not in available:

@@ -215,13 +215,18 @@ class ToozLocks:
             members = self._coordinator.get_members(HOLDERS).get()
         except coordination.GroupNotCreated:
             return
+        holders = []
         for member in members:
             try:
                 holder = json.loads(self._coordinator.get_member_capabilities(
                     HOLDERS, member).get())
-                since = float(holder["locks"][name])
+                holders.append((float(holder["locks"][name]), holder))
             except (coordination.MemberNotJoined, ValueError, KeyError, TypeError):
                 continue
+        if holders:
+            # the newest record is the holder's: a run killed while it held the lock may
+            # have left an older one in backends that do not expire members
+            since, holder = max(holders, key=lambda item: item[0])
             held = time.time() - since
             if held > self.stale_after:
                 started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(since))

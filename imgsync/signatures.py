@@ -29,6 +29,7 @@ CLEARSIGNED = b"-----BEGIN PGP SIGNED MESSAGE-----"
 GPGV_TIMEOUT = 60
 _VALIDSIG = re.compile(rb"^\[GNUPG:\] VALIDSIG \S+ (?:\S+ ){8}(\S+)$", re.M)
 """gpgv's status line for a good signature; the last field is the primary key's."""
+_GPGV_REFUSALS = rb"(?:REVKEYSIG|EXPKEYSIG|EXPSIG|KEYREVOKED|KEYEXPIRED|BADSIG|ERRSIG|NO_PUBKEY)"
 
 
 class Keyring:
@@ -60,6 +61,9 @@ class Keyring:
         if cert is None:
             raise exceptions.SignatureError(
                 f"{redact.url(url)}: signed by {signer}, which is not a trusted key")
+        if cert.is_revoked:
+            raise exceptions.SignatureError(
+                f"{redact.url(url)}: signed by {signer}, whose certificate is revoked")
         expiration = cert.expiration
         if expiration is not None and expiration <= datetime.datetime.now(datetime.timezone.utc):
             raise exceptions.SignatureError(
@@ -113,18 +117,31 @@ def _verify_v3(data, signature, keyring, url, signature_url):
         with open(sig, "wb") as out:
             out.write(signature)
         try:
-            done = subprocess.run([gpgv, "--status-fd", "1", "--keyring", ring, sig, "-"],
+            done = subprocess.run([gpgv, "--status-fd", "1", "--weak-digest", "SHA1",
+                                   "--keyring", ring, sig, "-"],
                                   input=data, capture_output=True, timeout=GPGV_TIMEOUT,
                                   env={"GNUPGHOME": home, "LC_ALL": "C"}, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise exceptions.SignatureError(
                 f"{redact.url(signature_url)}: gpgv failed: {exc}") from exc
-    valid = _VALIDSIG.search(done.stdout)
-    if done.returncode != 0 or valid is None:
+    signer = gpgv_signer(done.stdout, done.returncode)
+    if signer is None:
         raise exceptions.SignatureError(
             f"{redact.url(signature_url)}: bad signature of {redact.url(url)}: the v3 "
             f"signature does not verify with the trusted keys in {keyring.path} (gpgv)")
-    return keyring.trusted(valid.group(1).decode(), url)
+    return keyring.trusted(signer, url)
+
+
+def gpgv_signer(status, returncode):
+    """The primary fingerprint of a good signature in gpgv's status output, or None.
+
+    gpgv exits 0 and prints VALIDSIG for a revoked or expired key too: only a GOODSIG
+    with none of the warnings counts."""
+    if returncode != 0 or not re.search(rb"^\[GNUPG:\] GOODSIG ", status, re.M) \
+            or re.search(rb"^\[GNUPG:\] " + _GPGV_REFUSALS + rb"\b", status, re.M):
+        return None
+    valid = _VALIDSIG.search(status)
+    return valid.group(1).decode() if valid else None
 
 
 def verify_clearsigned(document, keyring, url):

@@ -90,7 +90,8 @@ def is_synced(image, release):
     recorded = image.get(f"imgsync.{release.checksum_algo}")
     if recorded is not None:
         return recorded == release.checksum
-    return (image.get("imgsync.version") == release.version
+    return (release.version_is_build_id
+            and image.get("imgsync.version") == release.version
             and image.get("architecture") == release.metadata.get("architecture")
             and any(f"imgsync.{algo}" in image for algo in CHECKSUM_ALGOS))
 

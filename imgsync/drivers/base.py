@@ -37,6 +37,8 @@ class Release:
     """``url`` on the official site, whichever mirror ``url`` is on."""
     signed_by: str | None = None
     """Fingerprint of the OpenPGP key that signed the checksum, when it was verified."""
+    version_is_build_id: bool = True
+    """Whether ``version`` names one build only (not, say, a file name reused by rebuilds)."""
 
     @property
     def mirror_url(self):

@@ -187,7 +187,10 @@ class Generic(base.Driver):
                 architecture=arch, version=version, build_date=self._date(version,
                                                                           directory + name),
                 url=directory + name, checksum_algo=algo, checksum=digest,
-                compression=self._compression(name), checksum_url=sums_url)
+                compression=self._compression(name), checksum_url=sums_url,
+                version_is_build_id=any("(?P<version>" in (getattr(self.conf, opt) or "")
+                                        for opt in ("file_regex", "version_regex",
+                                                    "build_dir_regex")))
             if count == self.conf.versions:
                 return
 

@@ -39,6 +39,16 @@ def test_unknown_distribution(run):
     assert "ubuntu-22.04" in err
 
 
+@pytest.mark.parametrize("names,fragment", [
+    ("glance", "glance is a section of imgsync's own configuration"),
+    ("DEFAULT", "DEFAULT is a section of imgsync's own configuration"),
+    ("../etc", "'../etc' is not a valid instance name"),
+])
+def test_instance_names_that_cannot_be_groups_exit_2(run, names, fragment):
+    code, _, err = run(f"[DEFAULT]\ndistributions = {names}\n", "check")
+    assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("text,fragment", [
     ("[mirror-b]\ndriver = plan9\n", "[mirror-b] driver = plan9 is not installed"),
     ("[ubuntu-24.04]\ndriver = debian-13\n",

@@ -194,3 +194,27 @@ def test_signature_configuration_errors_exit_2(tmp_path, capsys, text, fragment)
     assert cli.main(["--config-file", str(path), "check"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and fragment in err[0], err
+
+
+GOOD_V3 = (b"[GNUPG:] NEWSIG\n[GNUPG:] KEY_CONSIDERED AD48 0\n"
+           b"[GNUPG:] GOODSIG 35A2F86E29B700A4 openSUSE Project Signing Key\n"
+           b"[GNUPG:] VALIDSIG AD485664E901B867051AB15F35A2F86E29B700A4 2026-06-19 1781847072 "
+           b"0 3 0 1 10 00 AD485664E901B867051AB15F35A2F86E29B700A4\n")
+
+
+@pytest.mark.parametrize("warning", [b"REVKEYSIG 35A2F86E29B700A4 x", b"EXPKEYSIG 35A2 x",
+                                     b"EXPSIG 35A2 x", b"KEYREVOKED", b"ERRSIG 35A2 1 2 00 0 5"])
+def test_gpgv_warnings_refuse_a_signature_it_calls_valid(warning):
+    assert signatures.gpgv_signer(GOOD_V3, 0) == "AD485664E901B867051AB15F35A2F86E29B700A4"
+    assert signatures.gpgv_signer(GOOD_V3 + b"[GNUPG:] " + warning + b"\n", 0) is None
+    assert signatures.gpgv_signer(GOOD_V3.replace(b"GOODSIG", b"BADSIG"), 0) is None
+    assert signatures.gpgv_signer(GOOD_V3, 1) is None
+
+
+def test_a_revoked_certificate_is_never_trusted(tmp_path):
+    doomed = pysequoia.Tsk.generate("revoked <r@example.invalid>")
+    cert = doomed.extract_certificate()
+    revoked = pysequoia.Cert.from_bytes(bytes(cert) + bytes(cert.revoke(doomed.certifier())))
+    keyring = signatures.Keyring(keyfile(tmp_path, revoked))
+    with pytest.raises(exceptions.SignatureError, match="whose certificate is revoked"):
+        keyring.trusted(cert.fingerprint, "SHA256SUMS")   # as gpgv's VALIDSIG would name it
