@@ -1,6 +1,5 @@
 """imgsync's configuration options, and the list the sample generator reads."""
 
-import urllib.parse
 
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
@@ -27,18 +26,17 @@ class KeyValue(types.String):
         return key.strip(), val.strip()
 
 
-class HttpUrl(types.String):
-    """An absolute http(s) URL."""
+class HttpUrl(types.URI):
+    """An absolute http(s) URL (oslo.config's URI type), with a one-line error."""
 
     def __init__(self):
-        super().__init__(type_name="http(s) URL")
+        super().__init__(schemes=("http", "https"), type_name="http(s) URL")
 
     def __call__(self, value):
-        value = super().__call__(value)
-        parts = urllib.parse.urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"expected an http:// or https:// URL, found {value!r}")
-        return value
+        try:
+            return super().__call__(value)
+        except ValueError as exc:
+            raise ValueError(f"expected an http:// or https:// URL, found {value!r}") from exc
 
 
 class Properties(types.List):
