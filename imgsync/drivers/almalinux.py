@@ -22,6 +22,7 @@ from imgsync.drivers import helpers
 class AlmaLinuxDriver(el.EnterpriseLinuxDriver):
     """AlmaLinux ``GenericCloud`` qcow2 (not the ext4, UEFI or OpenNebula variants)."""
 
+    family = "almalinux"
     upstream_url = "https://repo.almalinux.org/almalinux/"
     signature_style = "detached"
     signature_suffixes = (".asc",)
@@ -32,9 +33,6 @@ class AlmaLinuxDriver(el.EnterpriseLinuxDriver):
         "BF18AC2876178908D6E71267D36CB86CB86B3716",   # AlmaLinux OS 9
         "EE6DB7B98F5BF5EDD9DA0DE5DEE5C11CC2A1E572",   # AlmaLinux OS 10
     })
-    product = "AlmaLinux"
-    os_distro = "almalinux"
-    login = "almalinux"
 
     def arch_releases(self, arch, upstream_arch):
         url = f"{self.base_url}{self.major}/cloud/{upstream_arch}/images/"
@@ -55,12 +53,18 @@ class AlmaLinuxDriver(el.EnterpriseLinuxDriver):
 
 class AlmaLinux8(AlmaLinuxDriver):
     major = "8"
+    display_name = "AlmaLinux 8"
+    metadata = helpers.metadata("almalinux", "8", "almalinux")
 
 
 class AlmaLinux9(AlmaLinuxDriver):
     major = "9"
+    display_name = "AlmaLinux 9"
+    metadata = helpers.metadata("almalinux", "9", "almalinux")
     signature_default = "required"
 
 
 class AlmaLinux10(AlmaLinuxDriver):
     major = "10"
+    display_name = "AlmaLinux 10"
+    metadata = helpers.metadata("almalinux", "10", "almalinux")

@@ -86,17 +86,7 @@ class Driver:
     """Catalog ``meta`` values that differ from the Glance properties, where
     openstack-image-manager's schema allows only its own vocabulary."""
     family: ClassVar[str]
-    """Catalog file (``<family>.yml``): as a class or its ancestors set it, else the name
-    of the module that defines the class, ``imgsync.drivers.<family>`` (so a shared
-    base in another module, like el.py, does not decide it)."""
-    _family_set: ClassVar[bool] = False
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "family" in vars(cls):
-            cls._family_set = True
-        elif not cls._family_set:
-            cls.family = cls.__module__.rpartition(".")[2]
+    """Catalog file (``<family>.yml``), e.g. ``ubuntu``: every driver sets it."""
 
     def __init__(self, name, group_conf, upstream, properties=None):
         self.name = name

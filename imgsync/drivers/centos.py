@@ -14,15 +14,14 @@ from imgsync import checksums
 from imgsync import exceptions
 from imgsync.drivers import dated
 from imgsync.drivers import el
+from imgsync.drivers import helpers
 
 
 class CentOSStreamDriver(el.EnterpriseLinuxDriver):
     """CentOS Stream ``GenericCloud`` qcow2."""
 
+    family = "centos"
     upstream_url = "https://cloud.centos.org/centos/"
-    product = "CentOS Stream"
-    os_distro = "centos"
-    login = "cloud-user"
 
     def arch_releases(self, arch, upstream_arch):
         url = f"{self.base_url}{self.major}-stream/{upstream_arch}/images/"
@@ -39,7 +38,11 @@ class CentOSStreamDriver(el.EnterpriseLinuxDriver):
 
 class CentOSStream9(CentOSStreamDriver):
     major = "9"
+    display_name = "CentOS Stream 9"
+    metadata = helpers.metadata("centos", "9", "cloud-user")
 
 
 class CentOSStream10(CentOSStreamDriver):
     major = "10"
+    display_name = "CentOS Stream 10"
+    metadata = helpers.metadata("centos", "10", "cloud-user")

@@ -22,6 +22,7 @@ SUMS_FILES = ("SHA512SUMS", "SHA256SUMS", "SHA1SUMS", "MD5SUMS")
 class Cirros(base.Driver):
     """CirrOS ``cirros-<version>-<arch>-disk.img`` (qcow2)."""
 
+    family = "cirros"
     display_name = "CirrOS"
     upstream_url = "https://download.cirros-cloud.net/"
     architectures = {"x86_64": "x86_64", "aarch64": "aarch64"}

@@ -24,6 +24,12 @@ _STREAMS = {
 _BUILD_DIR = re.compile(r"^(?P<date>\d{8})-(?P<build>\d+)/$")
 
 
+def stream_opt(*streams):
+    """The ``stream`` option, offering ``streams`` (the first is the default)."""
+    return cfg.StrOpt("stream", default=streams[0], choices=[(s, _STREAMS[s]) for s in streams],
+                      help="Which of Debian's image streams to follow.")
+
+
 def build_dirs(entries):
     """Build directories (``YYYYMMDD-NNNN/``) among listing entries, newest first."""
     found = []
@@ -44,28 +50,15 @@ def build_dirs(entries):
 class DebianDriver(base.Driver):
     """Debian's ``genericcloud`` qcow2 (virtual machines only, no hardware drivers)."""
 
+    family = "debian"
     upstream_url = "https://cloud.debian.org/images/cloud/"
     number: str
     """The number in file names (``debian-<number>-genericcloud-...``)."""
     codename: str
-    series: str | None = None
-    """``os_version`` and display name; by default the number."""
-    streams = ("release", "daily")
     min_disk = 8
     min_ram = 512
     architectures = {"x86_64": "amd64", "aarch64": "arm64"}
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        series = cls.series or cls.number
-        cls.display_name = f"Debian {series}"
-        cls.metadata = {**helpers.HW_DEFAULTS, "os_distro": "debian",
-                        "os_version": series, "os_admin_user": "debian"}
-        cls.extra_opts = (
-            cfg.StrOpt("stream", default=cls.streams[0],
-                       choices=[(s, _STREAMS[s]) for s in cls.streams],
-                       help="Which of Debian's image streams to follow."),
-        )
+    extra_opts = (stream_opt("release", "daily"),)
 
     def releases(self):
         daily = self.conf.stream == "daily"
@@ -86,16 +79,22 @@ class DebianDriver(base.Driver):
 class Debian11(DebianDriver):
     number = "11"
     codename = "bullseye"
+    display_name = "Debian 11"
+    metadata = helpers.metadata("debian", "11", "debian")
 
 
 class Debian12(DebianDriver):
     number = "12"
     codename = "bookworm"
+    display_name = "Debian 12"
+    metadata = helpers.metadata("debian", "12", "debian")
 
 
 class Debian13(DebianDriver):
     number = "13"
     codename = "trixie"
+    display_name = "Debian 13"
+    metadata = helpers.metadata("debian", "13", "debian")
 
 
 class DebianTesting(DebianDriver):
@@ -104,5 +103,6 @@ class DebianTesting(DebianDriver):
 
     number = "14"
     codename = "forky"
-    series = "testing"
-    streams = ("daily",)
+    display_name = "Debian testing"
+    metadata = helpers.metadata("debian", "testing", "debian")
+    extra_opts = (stream_opt("daily"),)

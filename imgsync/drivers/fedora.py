@@ -30,6 +30,7 @@ def image_pattern(release, arch):
 class Fedora(base.Driver):
     """Fedora Cloud Base Generic (qcow2)."""
 
+    family = "fedora"
     display_name = "Fedora"
     upstream_url = "https://download.fedoraproject.org/pub/fedora/linux/"
     signature_style = "clearsigned"

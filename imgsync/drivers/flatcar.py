@@ -55,7 +55,7 @@ def parse_version_txt(text, url):
 class FlatcarDriver(base.Driver):
     """Flatcar's ``flatcar_production_openstack_image.img`` (qcow2 despite the name)."""
 
-    channel: str
+    family = "flatcar"
     architectures = {"x86_64": "amd64-usr", "aarch64": "arm64-usr"}
     min_disk = 10
     min_ram = 2048
@@ -79,20 +79,15 @@ class FlatcarDriver(base.Driver):
                         "Glance always receives the decompressed qcow2."),
     )
 
+    metadata = {
+        **helpers.HW_DEFAULTS,
+        "os_distro": "flatcar",
+        "os_admin_user": "core",
+        "hw_qemu_guest_agent": "yes",
+    }
+    """``os_version`` is each release's own."""
     catalog_meta = {"os_distro": "fedora"}
     """openstack-image-manager's schema has no ``flatcar``; its own flatcar.yml uses fedora."""
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        label = "LTS" if cls.channel == "lts" else cls.channel.capitalize()
-        cls.display_name = f"Flatcar {label}"
-        cls.upstream_url = f"https://{cls.channel}.release.flatcar-linux.net/"
-        cls.metadata = {
-            **helpers.HW_DEFAULTS,
-            "os_distro": "flatcar",
-            "os_admin_user": "core",
-            "hw_qemu_guest_agent": "yes",
-        }
 
     def _version_txt(self, url):
         """``(version, build date)`` of a version.txt; its Last-Modified date when its
@@ -157,16 +152,20 @@ class FlatcarDriver(base.Driver):
 
 
 class FlatcarStable(FlatcarDriver):
-    channel = "stable"
+    display_name = "Flatcar Stable"
+    upstream_url = "https://stable.release.flatcar-linux.net/"
 
 
 class FlatcarBeta(FlatcarDriver):
-    channel = "beta"
+    display_name = "Flatcar Beta"
+    upstream_url = "https://beta.release.flatcar-linux.net/"
 
 
 class FlatcarAlpha(FlatcarDriver):
-    channel = "alpha"
+    display_name = "Flatcar Alpha"
+    upstream_url = "https://alpha.release.flatcar-linux.net/"
 
 
 class FlatcarLts(FlatcarDriver):
-    channel = "lts"
+    display_name = "Flatcar LTS"
+    upstream_url = "https://lts.release.flatcar-linux.net/"

@@ -54,6 +54,7 @@ def parse_checksums(text, style, filename, url=""):
 class Generic(base.Driver):
     """Images of a site described by the ``[generic]`` options."""
 
+    family = "generic"
     display_name = "Generic"
     upstream_url = None
     architectures = {"x86_64": "x86_64", "aarch64": "aarch64"}

@@ -1,4 +1,4 @@
-"""Helpers several drivers share: hardware defaults, version directories, checksum look-ups."""
+"""Helpers several drivers share: Glance metadata, version directories, checksum look-ups."""
 
 import re
 
@@ -14,6 +14,12 @@ HW_DEFAULTS = {
 """Glance properties for a virtio Linux guest, as most families ship them."""
 
 _DOTTED = re.compile(r"^\d+(?:\.\d+)+$")
+
+
+def metadata(os_distro, os_version, os_admin_user, **extra):
+    """A release's Glance properties: HW_DEFAULTS, the three given, then ``extra``."""
+    return {**HW_DEFAULTS, "os_distro": os_distro, "os_version": os_version,
+            "os_admin_user": os_admin_user, **extra}
 
 
 def version_dirs(entries, newest=None):

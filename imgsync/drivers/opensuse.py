@@ -31,6 +31,7 @@ def single_sha256(text, filename, url):
 class LeapDriver(base.Driver):
     """openSUSE Leap Minimal-VM Cloud qcow2."""
 
+    family = "opensuse"
     upstream_url = "https://download.opensuse.org/distribution/leap/"
     signature_style = "detached"
     signature_suffixes = (".asc",)
@@ -44,13 +45,6 @@ class LeapDriver(base.Driver):
     min_disk = 10
     min_ram = 512
     series: str
-    admin_user: str
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        cls.display_name = f"openSUSE Leap {cls.series}"
-        cls.metadata = {**helpers.HW_DEFAULTS, "os_distro": "opensuse",
-                        "os_version": cls.series, "os_admin_user": cls.admin_user}
 
     def pattern(self, arch):
         """Build-numbered names: 15.x ``openSUSE-Leap-15.6-Minimal-VM.<arch>-15.6.0-Cloud-
@@ -82,10 +76,12 @@ class LeapDriver(base.Driver):
 
 class Leap156(LeapDriver):
     series = "15.6"
-    admin_user = "opensuse"
+    display_name = "openSUSE Leap 15.6"
+    metadata = helpers.metadata("opensuse", "15.6", "opensuse")
 
 
 class Leap160(LeapDriver):
     series = "16.0"
+    display_name = "openSUSE Leap 16.0"
+    metadata = helpers.metadata("opensuse", "16.0", "sles")
     signature_default = "required"
-    admin_user = "sles"

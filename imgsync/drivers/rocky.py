@@ -48,10 +48,8 @@ class RockyDriver(el.EnterpriseLinuxDriver):
         "FC226859C0860BF0DDB95B085B106C736FEDFC85",   # Rocky Linux 10
     })
 
+    family = "rocky"
     upstream_url = "https://download.rockylinux.org/pub/rocky/"
-    product = "Rocky Linux"
-    os_distro = "rocky"
-    login = "rocky"
 
     def arch_releases(self, arch, upstream_arch):
         url = f"{self.base_url}{self.major}/images/{upstream_arch}/"
@@ -88,11 +86,17 @@ class RockyDriver(el.EnterpriseLinuxDriver):
 
 class Rocky8(RockyDriver):
     major = "8"
+    display_name = "Rocky Linux 8"
+    metadata = helpers.metadata("rocky", "8", "rocky")
 
 
 class Rocky9(RockyDriver):
     major = "9"
+    display_name = "Rocky Linux 9"
+    metadata = helpers.metadata("rocky", "9", "rocky")
 
 
 class Rocky10(RockyDriver):
     major = "10"
+    display_name = "Rocky Linux 10"
+    metadata = helpers.metadata("rocky", "10", "rocky")

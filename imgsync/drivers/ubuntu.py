@@ -35,6 +35,7 @@ def build_dirs(entries, prefix):
 class UbuntuDriver(base.Driver):
     """Ubuntu server cloud images (qcow2 despite the .img name)."""
 
+    family = "ubuntu"
     upstream_url = "https://cloud-images.ubuntu.com/"
     signature_style = "detached"
     signature_suffixes = (".gpg",)
@@ -48,8 +49,6 @@ class UbuntuDriver(base.Driver):
     subdir = ""
     """Where the variant's streams are below the site root, and its daily stream below that."""
     daily_subdir = ""
-    variant_name = ""
-    variant_metadata = {}
     min_disk = 8
     min_ram = 512
     architectures = {"x86_64": "amd64", "aarch64": "arm64"}
@@ -60,19 +59,6 @@ class UbuntuDriver(base.Driver):
                                       "<serial>/), daily builds, pruned upstream")],
                    help="Which of Ubuntu's image streams to follow."),
     )
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if not hasattr(cls, "series"):
-            return   # a variant's base class
-        cls.display_name = f"Ubuntu {cls.series}{cls.variant_name}"
-        cls.metadata = {
-            **helpers.HW_DEFAULTS,
-            "os_distro": "ubuntu",
-            "os_version": cls.series,
-            "os_admin_user": "ubuntu",
-            **cls.variant_metadata,
-        }
 
     def _layout(self):
         """(listing URL, build directory prefix, image file name pattern) of the stream."""
@@ -104,45 +90,59 @@ class UbuntuMinimalDriver(UbuntuDriver):
     """Whether the minimal streams carry SHA256SUMS.gpg is not confirmed."""
     subdir = "minimal/"
     daily_subdir = "daily/"
-    variant_name = " Minimal"
-    variant_metadata = {"os_purpose": "minimal"}
 
 
 class Ubuntu2004(UbuntuDriver):
     series = "20.04"
     codename = "focal"
+    display_name = "Ubuntu 20.04"
+    metadata = helpers.metadata("ubuntu", "20.04", "ubuntu")
 
 
 class Ubuntu2204(UbuntuDriver):
     series = "22.04"
     codename = "jammy"
+    display_name = "Ubuntu 22.04"
+    metadata = helpers.metadata("ubuntu", "22.04", "ubuntu")
 
 
 class Ubuntu2404(UbuntuDriver):
     series = "24.04"
     codename = "noble"
+    display_name = "Ubuntu 24.04"
+    metadata = helpers.metadata("ubuntu", "24.04", "ubuntu")
 
 
 class Ubuntu2604(UbuntuDriver):
     series = "26.04"
     codename = "resolute"
+    display_name = "Ubuntu 26.04"
+    metadata = helpers.metadata("ubuntu", "26.04", "ubuntu")
 
 
 class Ubuntu2004Minimal(UbuntuMinimalDriver):
     series = "20.04"
     codename = "focal"
+    display_name = "Ubuntu 20.04 Minimal"
+    metadata = helpers.metadata("ubuntu", "20.04", "ubuntu", os_purpose="minimal")
 
 
 class Ubuntu2204Minimal(UbuntuMinimalDriver):
     series = "22.04"
     codename = "jammy"
+    display_name = "Ubuntu 22.04 Minimal"
+    metadata = helpers.metadata("ubuntu", "22.04", "ubuntu", os_purpose="minimal")
 
 
 class Ubuntu2404Minimal(UbuntuMinimalDriver):
     series = "24.04"
     codename = "noble"
+    display_name = "Ubuntu 24.04 Minimal"
+    metadata = helpers.metadata("ubuntu", "24.04", "ubuntu", os_purpose="minimal")
 
 
 class Ubuntu2604Minimal(UbuntuMinimalDriver):
     series = "26.04"
     codename = "resolute"
+    display_name = "Ubuntu 26.04 Minimal"
+    metadata = helpers.metadata("ubuntu", "26.04", "ubuntu", os_purpose="minimal")
