@@ -1,5 +1,6 @@
 """The ``imgsync`` command: sync, check, catalog and list-distros."""
 
+import dataclasses
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from imgsync import catalog
 from imgsync import conf as imgsync_conf
 from imgsync import drivers as drivers_mod
 from imgsync import exceptions
+from imgsync import executor
 from imgsync import glance as glance_mod
 from imgsync import locking
 from imgsync import nova
@@ -44,6 +46,8 @@ def _add_commands(subparsers):
                         help="compare upstream with Glance and print the plan; change nothing")
     parser.add_argument("--distributions", type=_csv, dest="only",
                         help="comma-separated drivers to sync instead of [DEFAULT] distributions")
+    parser.add_argument("--format", choices=("table", "json"), default="table",
+                        help="a line per action, or one JSON document with a record each")
     parser.set_defaults(handler=cmd_sync)
 
     parser = subparsers.add_parser("check", help="print the newest upstream release of each "
@@ -187,14 +191,27 @@ def cmd_sync(conf, available):
         syncer = sync.Syncer(glance, settings, locks, dry_run=conf.command.dry_run,
                              in_use=in_use)
         results = sync.run(selected, syncer)
-    for result in results:
-        detail = result.error or f"{result.name} {result.image_id}".strip()
-        print(redact.text(f"{result.distro:<20} {result.action:<13} {result.version:<14} "
-                          f"{detail}"))
+    if conf.command.format == "json":
+        print(redact.text(json.dumps(
+            {"results": [dataclasses.asdict(result) for result in results]}, indent=2)))
+    else:
+        for result in results:
+            print(redact.text(_row(result)))
     if conf.catalog_dir and not conf.command.dry_run:
         _write_glance_catalog(conf, available, glance, [d.name for d in selected])
     _warn_foreign(glance.foreign)
-    return EXIT_FAILED if any(r.action == sync.FAILED for r in results) else EXIT_OK
+    return EXIT_FAILED if any(r.action == executor.FAILED for r in results) else EXIT_OK
+
+
+def _row(result):
+    """One line of ``sync``'s output; a plan's, a skip's and a keep's say why."""
+    detail = f"{result.name} {result.image_id}".strip()
+    if result.error:
+        detail = f"{detail}: {result.error}" if detail else result.error
+    elif result.reason and not result.action.endswith(("ed", "up-to-date")):
+        detail = f"{detail} ({result.reason})"
+    return (f"{result.distro:<20} {result.action:<13} {result.version:<14} "
+            f"{result.architecture or '-':<8} {detail}")
 
 
 def _warn_foreign(foreign):

@@ -72,11 +72,13 @@ def sha(path, algo):
     return digest.hexdigest()
 
 
-def add_ubuntu_build(root, series, serial, stream="release", checksum=None, size=2 << 20):
+def add_ubuntu_build(root, series, serial, stream="release", checksum=None, size=2 << 20,
+                     arches=("amd64",)):
     """Publish one Ubuntu build below ``root`` as cloud-images.ubuntu.com lays it out.
 
-    Returns the image path. ``checksum`` replaces the published sha256 (to simulate
-    tampering); the SHA256SUMS also lists other artefacts, as the real one does.
+    Returns the (first architecture's) image path. ``checksum`` replaces its published
+    sha256 (to simulate tampering); the SHA256SUMS also lists other artefacts, as the
+    real one does, among them an arm64 image that exists only when ``arches`` has it.
     """
     codename = UBUNTU[series]
     if stream == "release":
@@ -85,15 +87,18 @@ def add_ubuntu_build(root, series, serial, stream="release", checksum=None, size
     else:
         directory = pathlib.Path(root, codename, serial)
         prefix, latest = codename, "current"
-    image = make_qcow2(directory / f"{prefix}-server-cloudimg-amd64.img",
-                       seed=f"{series}/{serial}", size=size)
+    images = [make_qcow2(directory / f"{prefix}-server-cloudimg-{arch}.img",
+                         seed=f"{series}/{serial}" + ("" if arch == "amd64" else f"/{arch}"),
+                         size=size) for arch in arches]
+    image = images[0]
     (directory / f"{prefix}-server-cloudimg-amd64.manifest").write_text("base-files 13\n")
     lines = {
-        image.name: checksum or sha(image, "sha256"),
         f"{prefix}-server-cloudimg-arm64.img": hashlib.sha256(image.name.encode()).hexdigest(),
+        **{path.name: sha(path, "sha256") for path in images},
         f"{prefix}-server-cloudimg-amd64.manifest":
             sha(directory / f"{prefix}-server-cloudimg-amd64.manifest", "sha256"),
     }
+    lines[image.name] = checksum or lines[image.name]
     by_digest = sorted(lines.items(), key=lambda item: item[1])   # upstream sorts by hash
     (directory / "SHA256SUMS").write_text("".join(f"{d} *{n}\n" for n, d in by_digest))
     sign_detached(directory / "SHA256SUMS", ".gpg")

@@ -1,5 +1,6 @@
 """Safe publication and image lifecycle, against the real Glance."""
 
+import json
 import shutil
 import signal
 import subprocess
@@ -220,3 +221,66 @@ def test_in_use_check_without_nova_expires_nothing(glance, mirror, write_config,
     assert "Traceback" not in second.stderr
     state = {i["imgsync.version"]: (i["status"], i["os_hidden"]) for i in glance.images()}
     assert state == {"20240401": ("active", False), "20240501": ("active", False)}
+
+
+def sync_actions(imgsync, config, *options):
+    run = imgsync("--config-file", config, "sync", "--format", "json", *options)
+    return run, json.loads(run.stdout)["results"]
+
+
+def test_the_run_does_what_the_dry_run_planned_and_a_failed_upload_costs_only_its_own(
+        glance, mirror, write_config, imgsync):
+    """latest_name, rotation and two architectures; the second upload fails."""
+    root = mirror.root / "ubuntu"
+    config = write_config([UBUNTU], extra=f"[{UBUNTU}]\nlatest_name = true\nkeep_versions = 1\n"
+                                          "architectures = x86_64,aarch64\n")
+    mirror_mod.add_ubuntu_build(root, "24.04", "20240401", arches=("amd64", "arm64"))
+    first = imgsync("--config-file", config, "sync")
+    assert first.returncode == 0, first.stderr
+    before = {(i["architecture"], i["imgsync.version"]): i for i in glance.images()}
+    stable = {"x86_64": "test-Ubuntu 24.04", "aarch64": "test-Ubuntu 24.04 aarch64"}
+    assert {a: before[a, "20240401"]["name"] for a in stable} == stable
+
+    mirror_mod.add_ubuntu_build(root, "24.04", "20240501", arches=("amd64", "arm64"))
+    mirror.fault("20240501/ubuntu-24.04-server-cloudimg-arm64.img", status=503)
+    dry, planned = sync_actions(imgsync, config, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert {(i["id"], i["name"], i["os_hidden"]) for i in glance.images()} == {
+        (i["id"], i["name"], i["os_hidden"]) for i in before.values()}
+    old = {arch: before[arch, "20240401"]["id"] for arch in stable}
+    versioned = {arch: f"{name} (20240401)" for arch, name in stable.items()}
+    assert [(a["action"], a["architecture"], a["version"], a["name"], a["image_id"])
+            for a in planned] == [
+        ("would-upload", "x86_64", "20240501", "test-Ubuntu 24.04 (20240501)", ""),
+        ("would-upload", "aarch64", "20240501", "test-Ubuntu 24.04 aarch64 (20240501)", ""),
+        *[("would-hide", arch, "20240401", stable[arch], old[arch])
+          for arch in ("aarch64", "x86_64")],
+        *[row for arch in ("aarch64", "x86_64") for row in (
+            ("would-rename", arch, "20240401", versioned[arch], old[arch]),
+            ("would-rename", arch, "20240501", stable[arch], ""))]]
+
+    real, done = sync_actions(imgsync, config)
+    assert real.returncode == 1, real.stdout + real.stderr
+    assert [(a["architecture"], a["version"], a["name"]) for a in done] == [
+        (a["architecture"], a["version"], a["name"]) for a in planned]
+    outcome = {"would-upload": "uploaded", "would-hide": "hidden", "would-rename": "renamed"}
+    assert [a["action"] for a in done] == [
+        outcome[p["action"]] if p["architecture"] == "x86_64" else
+        "failed" if p["action"] == "would-upload" else "skipped" for p in planned]
+    assert "503" in done[1]["error"] and "upload 20240501 (aarch64)" in done[2]["reason"]
+    new_x86 = done[0]["image_id"]
+    assert done[-1]["image_id"] == new_x86
+    state = {i["id"]: (i["name"], i["os_hidden"]) for i in glance.images()}
+    assert state == {old["x86_64"]: (versioned["x86_64"], True),
+                     new_x86: (stable["x86_64"], False), old["aarch64"]: (stable["aarch64"], False)}
+
+    mirror.set_faults()
+    again, redone = sync_actions(imgsync, config)
+    assert again.returncode == 0, again.stderr
+    assert [(a["action"], a["architecture"]) for a in redone] == [
+        ("up-to-date", "x86_64"), ("uploaded", "aarch64"), ("hidden", "aarch64"),
+        ("renamed", "aarch64"), ("renamed", "aarch64")]
+    assert redone[0]["name"] == stable["x86_64"] and redone[0]["image_id"] == new_x86
+    names = sorted((i["name"], i["os_hidden"]) for i in glance.images())
+    assert names == sorted([(stable[a], False) for a in stable]
+                           + [(versioned[a], True) for a in stable])

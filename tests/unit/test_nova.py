@@ -1,3 +1,4 @@
+import datetime
 import types
 
 import pytest
@@ -7,7 +8,7 @@ from keystoneauth1 import session
 
 from imgsync import exceptions
 from imgsync import nova
-from imgsync import sync
+from imgsync import plan
 
 NOVA = "http://127.0.0.1:8774/v2.1"
 
@@ -36,22 +37,10 @@ def test_refusal_is_an_error_never_a_guess(in_use, requests_mock):
         in_use("img-1")
 
 
-class RecordingGlance:
-    """Records rotation calls; the real Glance is exercised in the functional tests."""
-
-    def __init__(self):
-        self.calls = []
-
-    def hide(self, image_id):
-        self.calls.append(("hide", image_id))
-
-
 def test_rotation_spares_images_in_use():
     images = [{"id": f"i{n}", "name": f"X ({n})", "imgsync.version": str(n), "status": "active",
-               "architecture": "x86_64", "os_hidden": False} for n in (1, 2, 3, 4)]
-    glance = RecordingGlance()
-    syncer = sync.Syncer(glance, sync.Settings(), None, in_use=lambda i: i == "i1")
-    results = syncer._rotate("d", images, keep=2, action="hide")
-    assert glance.calls == [("hide", "i2")]
-    assert [(r.action, r.image_id) for r in results] == [("hidden", "i2"),
-                                                          (sync.IN_USE, "i1")]
+               "architecture": "x86_64", "os_hidden": False, "owner": "p"} for n in (1, 2, 3, 4)]
+    planned = plan.plan([], images, "p", plan.Policy(keep=2, expire_action="hide"),
+                        datetime.datetime.now(datetime.timezone.utc))
+    actions = plan.mark_in_use(planned.actions, {"i1"})
+    assert [(a.kind, a.image_id) for a in actions] == [(plan.IN_USE, "i1"), ("hide", "i2")]

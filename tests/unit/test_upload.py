@@ -15,6 +15,7 @@ import pytest
 from imgsync import exceptions
 from imgsync import glance as glance_mod
 from imgsync import sync
+from imgsync import upload as upload_mod
 from imgsync.drivers import base
 from tests.unit import fake_glance
 
@@ -50,9 +51,9 @@ def release(data, algo="sha256", checksum=None):
 
 def upload(proxy, data, served=None, method="put", visibility="community", **fields):
     settings = sync.Settings(visibility=visibility, upload_method=method)
-    syncer = sync.Syncer(glance_mod.Glance(proxy, poll_interval=0), settings, None)
-    return syncer.upload(release(data, **fields), "test-Ubuntu 24.04 (20240423)",
-                         Upstream(data if served is None else served))
+    uploader = upload_mod.Uploader(glance_mod.Glance(proxy, poll_interval=0), settings)
+    return uploader.upload(release(data, **fields), "test-Ubuntu 24.04 (20240423)",
+                           Upstream(data if served is None else served)).image_id
 
 
 def published(proxy):

@@ -1,0 +1,256 @@
+"""The planner: from upstream's releases and the images in Glance, the actions of one run.
+
+Pure: it reads no network and changes nothing, so ``--dry-run`` prints exactly what
+the executor then applies. Every action says why, and what it depends on: a rotation
+or a rename that is only right once a new image exists depends on that upload.
+"""
+
+import dataclasses
+import datetime
+
+from imgsync import glance as glance_mod
+from imgsync import ordering
+
+EXPIRE_ACTIONS = ("none", "hide", "deactivate", "delete")
+CHECKSUM_ALGOS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
+
+UPLOAD, RENAME, CLEAN, UP_TO_DATE, IN_USE = "upload", "rename", "clean", "up-to-date", "in-use"
+INFORMATIVE = (UP_TO_DATE, IN_USE)
+"""Kinds that report a state and change nothing."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """What one instance's configuration asks of its images."""
+
+    prefix: str = ""
+    keep: int = 2
+    """How many of the newest images of each architecture stay usable."""
+    expire_action: str = "hide"
+    latest_name: bool = False
+    pending_grace_period: int = 7200
+
+
+@dataclasses.dataclass(frozen=True)
+class Action:
+    """One step of a run, on one image (``image_id`` is empty for an image yet to upload)."""
+
+    kind: str
+    version: str
+    architecture: str
+    name: str
+    """The image's name once the action is done."""
+    image_id: str = ""
+    reason: str = ""
+    key: str = ""
+    """Of an upload: what later actions name in ``depends_on``."""
+    depends_on: tuple = ()
+    uploaded_by: str = ""
+    """The key of the upload that creates this action's image, when the plan creates it."""
+    error: str = ""
+    """Why the action cannot be done, when that is known before it is tried."""
+    release: object = dataclasses.field(default=None, compare=False, repr=False)
+
+
+@dataclasses.dataclass
+class Plan:
+    actions: list
+    warnings: list
+
+
+def image_name(prefix, release):
+    """``<prefix><display name> (<version>)``, e.g. ``Ubuntu 24.04 (20240423.1)``."""
+    return f"{prefix}{release.display_name} ({release.version})"
+
+
+def is_pending(image):
+    return image.get("imgsync.state") == glance_mod.PENDING
+
+
+def is_finished(image):
+    """A published image: active, or deactivated by an earlier rotation."""
+    return image.get("status") in ("active", "deactivated") and not is_pending(image)
+
+
+def is_synced(image, release):
+    """Whether a Glance image is the finished upload of this release (rotated out or not).
+
+    Its recorded checksum must be upstream's. When upstream now publishes another
+    algorithm for the same build (a SHA256SUMS beside the MD5SUMS), the image of that
+    build id and architecture, which recorded only other algorithms, is the same image.
+    """
+    if not is_finished(image):
+        return False
+    recorded = image.get(f"imgsync.{release.checksum_algo}")
+    if recorded is not None:
+        return recorded == release.checksum
+    return (release.version_is_build_id
+            and image.get("imgsync.version") == release.version
+            and image.get("architecture") == release.metadata.get("architecture")
+            and any(f"imgsync.{algo}" in image for algo in CHECKSUM_ALGOS))
+
+
+def plan(releases, images, owner, policy, now):
+    """The actions that bring ``images`` (Glance's, of one instance) in step with
+    ``releases`` (upstream's newest, from the driver), in the order to apply them:
+    pending cleanup, then each release (up to date, or upload), then rotation, then renames.
+
+    Only images owned by ``owner`` (imgsync's project) are ever considered.
+    """
+    own = [image for image in images if image.get("owner") == owner]
+    warnings = []
+    actions = _clean_pending(own, policy, now, warnings)
+    finished = [_Entry.of(image) for image in own if is_finished(image)]
+    current, uploads = [], []
+    for release in releases:
+        arch = release.metadata.get("architecture") or ""
+        existing = next((entry for entry in finished if is_synced(entry.image, release)), None)
+        if existing:
+            current.append((release, existing))
+        else:
+            uploads.append(Action(UPLOAD, release.version, arch,
+                                  image_name(policy.prefix, release),
+                                  reason="this build is not in Glance",
+                                  key=f"upload {release.version} ({arch})", release=release))
+    stable = {entry.arch: policy.prefix + release.display_name for release, entry in current}
+    stable.update({u.architecture: policy.prefix + u.release.display_name for u in uploads})
+    planned = [_Entry(u.key, u.version, u.architecture, u.name, upload=u.key) for u in uploads]
+    with_uploads = _desired(finished + planned, stable, policy)
+    without = _desired(finished, stable, policy)
+    for release, entry in current:
+        actions.append(Action(UP_TO_DATE, release.version, entry.arch,
+                              with_uploads[entry.ref][0], entry.ref,
+                              reason="the image of this build is in Glance"))
+    actions += uploads
+    steps = [step for entry in finished + planned
+             for step in _steps(entry, with_uploads, without.get(entry.ref), planned, policy)]
+    actions += sorted((s for s in steps if s.kind != RENAME), key=_oldest_first)
+    actions += sorted((s for s in steps if s.kind == RENAME), key=_oldest_first)
+    return Plan(actions, warnings)
+
+
+def mark_in_use(actions, in_use, doubt=""):
+    """Turn the expiry of each image in ``in_use`` (servers boot from it) into keeping it.
+
+    ``doubt`` says why whether servers use the other images is unknown: their expiry
+    is then an action that cannot be done, never one done on a guess.
+    """
+    marked = []
+    for action in actions:
+        if action.kind in EXPIRE_ACTIONS and action.image_id in in_use:
+            action = dataclasses.replace(action, kind=IN_USE, depends_on=(),
+                                         reason=f"servers still use it; not {action.kind}")
+        elif action.kind in EXPIRE_ACTIONS and action.image_id and doubt:
+            action = dataclasses.replace(action, error=doubt)
+        marked.append(action)
+    return marked
+
+
+@dataclasses.dataclass(frozen=True)
+class _Entry:
+    """An image of the desired state: one in Glance (``ref`` its id) or one to upload."""
+
+    ref: str
+    version: str
+    arch: str
+    name: str
+    already: tuple = ()
+    """The expiry actions already applied to it."""
+    created: str = ""
+    upload: str = ""
+    image: dict = dataclasses.field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, image):
+        already = (("hide",) if image.get("os_hidden") else ()) + (
+            ("deactivate",) if image.get("status") == "deactivated" else ())
+        return cls(image["id"], image.get("imgsync.version", ""),
+                   image.get("architecture") or "", image.get("name", ""), already,
+                   image.get("created_at", ""), image=image)
+
+
+def _desired(entries, stable, policy):
+    """Each entry's (name, expiry or None) once the entries to upload are in Glance:
+    the newest ``keep`` of each architecture stay, the others expire."""
+    state = {}
+    for arch in {entry.arch for entry in entries}:
+        same_arch = sorted((e for e in entries if e.arch == arch), key=_newest_first,
+                           reverse=True)
+        for rank, entry in enumerate(same_arch):
+            expire = policy.expire_action if rank >= policy.keep else None
+            if expire == "none" or expire in entry.already:
+                expire = None
+            name = entry.name
+            if arch in stable and expire != "delete":
+                name = (stable[arch] if policy.latest_name and rank == 0
+                        else f"{stable[arch]} ({entry.version})")
+            state[entry.ref] = (name, expire)
+    return state
+
+
+def _newest_first(entry):
+    """Sort key (reversed): the newest build first; of one build, the upload this plan
+    makes, then the most recently created image."""
+    return (ordering.natural_key(entry.version), bool(entry.upload), entry.created)
+
+
+def _steps(entry, with_uploads, without, planned, policy):
+    """The expiry and the rename of one entry. Each depends on the entry's own upload and,
+    unless it would be due without them, on the uploads of newer builds of its architecture."""
+    name, expire = with_uploads[entry.ref]
+    newer = tuple(p.upload for p in planned if p.arch == entry.arch
+                  and _newest_first(p) > _newest_first(entry))
+    own = (entry.upload,) if entry.upload else ()
+    image_id = "" if entry.upload else entry.ref
+    steps = []
+    if expire:
+        needs = own + (() if without and without[1] == expire else newer)
+        steps.append(Action(expire, entry.version, entry.arch, entry.name, image_id,
+                            reason=f"older than the newest {policy.keep} of "
+                                   f"{entry.arch or 'its architecture'}", depends_on=needs,
+                            uploaded_by=entry.upload))
+    if name != entry.name:
+        needs = own + (() if without and without[0] == name else newer)
+        steps.append(Action(RENAME, entry.version, entry.arch, name, image_id,
+                            reason=f"was {entry.name!r}", depends_on=needs,
+                            uploaded_by=entry.upload))
+    return steps
+
+
+def _clean_pending(images, policy, now, warnings):
+    """Delete images an interrupted run left pending for longer than the grace period."""
+    actions = []
+    for image in images:
+        if not is_pending(image):
+            continue
+        started = _started_at(image, warnings)
+        if (now - started).total_seconds() < policy.pending_grace_period:
+            continue
+        actions.append(Action(CLEAN, image.get("imgsync.version", "-"),
+                              image.get("architecture") or "",
+                              image["name"], image["id"],
+                              reason=f"left pending by a run started {started.isoformat()}"))
+    return actions
+
+
+def _started_at(image, warnings):
+    """When the run that left ``image`` pending started: its ``imgsync.started_at``, or
+    Glance's own ``created_at`` when that is missing or malformed (a warning)."""
+    recorded = image.get("imgsync.started_at")
+    if recorded is not None:
+        try:
+            return _parse_time(str(recorded))
+        except ValueError:
+            warnings.append(f"image {image['id']} has a malformed imgsync.started_at "
+                            f"{recorded!r}; using its created_at")
+    return _parse_time(image["created_at"])
+
+
+def _parse_time(text):
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc)
+
+
+def _oldest_first(action):
+    """Per architecture, oldest first: a rename frees the stable name before it is taken."""
+    return (action.architecture, ordering.natural_key(action.version))
