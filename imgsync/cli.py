@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import sys
+import time
 
 from oslo_config import cfg
 from oslo_log import log
@@ -18,6 +19,7 @@ from imgsync import exceptions
 from imgsync import executor
 from imgsync import glance as glance_mod
 from imgsync import locking
+from imgsync import metrics
 from imgsync import nova
 from imgsync import redact
 from imgsync import reserved
@@ -175,21 +177,20 @@ def _version():
 
 
 def cmd_sync(conf, available):
+    started = time.time()
     selected = _selected(conf, available)
-    connection = glance_mod.connect(conf, compute=conf.skip_images_in_use)
-    glance = glance_mod.Glance(glance_mod.image_proxy(connection),
-                               active_timeout=conf.active_timeout)
-    in_use = nova.ServersInUse(connection) if conf.skip_images_in_use else None
+    targets = _targets(conf)
     LOG.info("syncing %s into Glance at %s", ", ".join(d.name for d in selected),
-             glance.endpoint())
+             ", ".join(f"{t.glance.endpoint()}{f' ({t.name})' if t.name else ''}"
+                       for t in targets))
     settings = sync.Settings(
         prefix=conf.prefix, visibility=conf.visibility,
         max_image_size=conf.max_image_size * 1024 ** 3, upload_method=conf.upload_method,
         web_download_unverified=conf.web_download_unverified,
-        pending_grace_period=conf.pending_grace_period)
+        pending_grace_period=conf.pending_grace_period, same_image_id=conf.same_image_id,
+        behind_timeout=conf.glance.behind_timeout)
     with _locks(conf) as locks:
-        syncer = sync.Syncer(glance, settings, locks, dry_run=conf.command.dry_run,
-                             in_use=in_use)
+        syncer = sync.Syncer(targets, settings, locks, dry_run=conf.command.dry_run)
         results = sync.run(selected, syncer)
     if conf.command.format == "json":
         print(redact.text(json.dumps(
@@ -197,10 +198,31 @@ def cmd_sync(conf, available):
     else:
         for result in results:
             print(redact.text(_row(result)))
+    if conf.metrics_file and not conf.command.dry_run:
+        metrics.write(conf.metrics_file, results, started, time.time(),
+                      [d.name for d in selected])
     if conf.catalog_dir and not conf.command.dry_run:
-        _write_glance_catalog(conf, available, glance, [d.name for d in selected])
-    _warn_foreign(glance.foreign)
+        _write_glance_catalog(conf, available, targets[0].glance, [d.name for d in selected])
+    for target in targets:
+        _warn_foreign(target.glance.foreign)
     return EXIT_FAILED if any(r.action == executor.FAILED for r in results) else EXIT_OK
+
+
+def _targets(conf):
+    """The Glances to sync into: each of [glance] clouds and region_names, or the one."""
+    clouds = conf.glance.clouds or [None]
+    regions = conf.glance.region_names or [None]
+    targets = []
+    for cloud in clouds:
+        for region in regions:
+            connection = glance_mod.connect(conf, compute=conf.skip_images_in_use,
+                                            cloud=cloud, region=region)
+            glance = glance_mod.Glance(glance_mod.image_proxy(connection),
+                                       active_timeout=conf.active_timeout)
+            name = "/".join(part for part in (cloud, region) if part)
+            in_use = nova.ServersInUse(connection) if conf.skip_images_in_use else None
+            targets.append(sync.Target(name, glance, in_use))
+    return targets
 
 
 def _row(result):
@@ -210,8 +232,9 @@ def _row(result):
         detail = f"{detail}: {result.error}" if detail else result.error
     elif result.reason and not result.action.endswith(("ed", "up-to-date")):
         detail = f"{detail} ({result.reason})"
+    target = f"[{result.target}] " if result.target else ""
     return (f"{result.distro:<20} {result.action:<13} {result.version:<14} "
-            f"{result.architecture or '-':<8} {detail}")
+            f"{result.architecture or '-':<8} {target}{detail}")
 
 
 def _warn_foreign(foreign):

@@ -103,6 +103,11 @@ default_opts = [
                 help="Accept web-download for upstreams whose checksum Glance's sha512 "
                      "cannot be compared with (e.g. sha256-only): the data is then not "
                      "verified."),
+    cfg.BoolOpt("same_image_id", default=False,
+                help="Create each build's image with the same id in every target: a uuid5 "
+                     "of instance, version and architecture, so catalogs and templates can "
+                     "name one id everywhere. Glance never reuses the id of a deleted image: "
+                     "where the id is taken, the image gets another one, with a warning."),
     cfg.IntOpt("pending_grace_period", default=7200, min=0,
                help="Seconds after which an image an interrupted run left pending "
                     "(imgsync.state=pending) is deleted by the next run."),
@@ -123,6 +128,11 @@ default_opts = [
                     "run is probably hung."),
     cfg.IntOpt("active_timeout", default=600, min=1,
                help="Seconds to wait for an uploaded image to become active in Glance."),
+    cfg.StrOpt("metrics_file",
+               help="File where each 'imgsync sync' (not --dry-run) writes Prometheus "
+                    "text-format metrics, atomically, for node_exporter's textfile "
+                    "collector (e.g. /var/lib/node_exporter/textfile/imgsync.prom). Unset: "
+                    "none are written."),
     cfg.StrOpt("catalog_dir",
                help="Directory where each 'imgsync sync' (not --dry-run) writes "
                     "openstack-image-manager catalog files, <family>.yml, describing the "
@@ -133,6 +143,19 @@ glance_opts = [
     cfg.StrOpt("cloud",
                help="Name of a clouds.yaml entry to connect to Glance with. When unset, "
                     "the [keystone_auth] group is used."),
+    cfg.ListOpt("clouds", default=[],
+                help="clouds.yaml entries to sync into, each a target of its own, instead of "
+                     "[glance] cloud; each in its own region_name (region_name here does not "
+                     "apply). Each image is downloaded and verified once and streamed to "
+                     "every target that lacks it."),
+    cfg.ListOpt("region_names", default=[],
+                help="Regions to sync into, each a target of its own (of every cloud in "
+                     "'clouds', or of [glance] cloud or [keystone_auth]), instead of "
+                     "region_name."),
+    cfg.IntOpt("behind_timeout", default=300, min=1,
+               help="Seconds a target may take no data while the others do, during an "
+                    "upload to several targets; it is then dropped, its image removed and "
+                    "reported failed, and the others complete."),
     cfg.IntOpt("api_timeout", default=120, min=1,
                help="Seconds to wait for Keystone or Glance to connect or answer a request "
                     "(also with [glance] cloud, whose api_timeout it overrides; "

@@ -28,6 +28,8 @@ class Result:
     architecture: str = ""
     name: str = ""
     image_id: str = ""
+    target: str = ""
+    """The Glance (cloud or region) of a run with several; empty with one."""
     reason: str = ""
     error: str = ""
     bytes: int = 0
@@ -36,47 +38,52 @@ class Result:
 
 
 class Executor:
-    """Applies one instance's actions to Glance."""
+    """Applies one instance's actions to one Glance (a target)."""
 
-    def __init__(self, glance, uploader, dry_run=False):
+    def __init__(self, glance, target="", dry_run=False):
         self.glance = glance
-        self.uploader = uploader
+        self.target = target
         self.dry_run = dry_run
 
-    def run(self, distro, actions, upstream):
-        """Apply ``actions`` (fetching uploads through ``upstream``); one Result each."""
+    def run(self, distro, actions, uploads):
+        """Apply ``actions``; one Result each. ``uploads`` has the outcome of each upload
+        (by its key: an upload.Uploaded or the error), done before for every target."""
         uploaded, results = {}, []
+        where = f"{distro} in {self.target}" if self.target else distro   # for the log
         for action in actions:
             result = Result(distro, action.kind, action.version, action.architecture,
-                            action.name, action.image_id, action.reason)
+                            action.name, action.image_id, target=self.target,
+                            reason=action.reason)
             results.append(result)
             missing = [key for key in action.depends_on if key not in uploaded]
             if action.kind in plan_mod.INFORMATIVE:
                 continue
             if action.error:
                 result.action, result.error = FAILED, action.error
-                LOG.error("%s: %s", distro, action.error)
+                LOG.error("%s: %s", where, action.error)
             elif self.dry_run:
                 result.action = f"would-{action.kind}"
             elif missing:
                 result.action = SKIPPED
                 result.reason = f"needs the {missing[0]}, which did not succeed"
-                LOG.warning("%s: skipped %s of %s: %s", distro, action.kind,
+                LOG.warning("%s: skipped %s of %s: %s", where, action.kind,
                             action.name, result.reason)
             else:
-                self._apply(distro, action, result, uploaded, upstream)
+                self._apply(where, action, result, uploaded, uploads)
         return results
 
-    def _apply(self, distro, action, result, uploaded, upstream):
+    def _apply(self, where, action, result, uploaded, uploads):
         image_id = action.image_id or uploaded.get(action.uploaded_by)
         try:
             if action.kind == plan_mod.UPLOAD:
-                done = self.uploader.upload(action.release, action.name, upstream)
+                done = uploads[action.key]
+                if isinstance(done, BaseException):
+                    raise done
                 uploaded[action.key] = result.image_id = done.image_id
                 result.bytes, result.seconds, result.method = (done.bytes, done.seconds,
                                                                done.method)
             else:
-                LOG.info("%s: %s image %s (%s): %s", distro, action.kind, image_id,
+                LOG.info("%s: %s image %s (%s): %s", where, action.kind, image_id,
                          action.name, action.reason)
                 if action.kind == plan_mod.RENAME:
                     self.glance.rename(image_id, action.name)
@@ -87,10 +94,10 @@ class Executor:
                 result.image_id = image_id
         except exceptions.ImgsyncError as exc:
             result.action, result.error = FAILED, str(exc)
-            LOG.error("%s: %s", distro, exc)
+            LOG.error("%s: %s", where, exc)
             return
         except Exception as exc:  # a bug must not cost the other actions and instances
-            LOG.exception("%s: unexpected error in %s of %s", distro, action.kind,
+            LOG.exception("%s: unexpected error in %s of %s", where, action.kind,
                           action.name)
             result.action, result.error = FAILED, f"unexpected error: {exc!r}"
             return

@@ -45,14 +45,18 @@ def explanation(body):
     return text[:300]
 
 
-def connect(conf, compute=False):
-    """An openstacksdk Connection from ``[glance] cloud`` or the ``[keystone_auth]`` group.
+def connect(conf, compute=False, cloud=None, region=None):
+    """An openstacksdk Connection from a clouds.yaml entry (``cloud``, else ``[glance]
+    cloud``) or the ``[keystone_auth]`` group, to ``region``: else ``cloud``'s own region,
+    or ``[glance] region_name``.
 
     ``compute`` also enables Nova (``[nova]`` adapter options) for the in-use check.
     """
+    if not cloud:   # an entry of [glance] clouds has its own region, in clouds.yaml
+        cloud, region = conf.glance.cloud, region or conf.glance.region_name
     try:
-        if conf.glance.cloud:
-            return openstack.connect(cloud=conf.glance.cloud, region_name=conf.glance.region_name,
+        if cloud:
+            return openstack.connect(cloud=cloud, region_name=region,
                                      app_name="imgsync", api_timeout=conf.glance.api_timeout)
         if not conf.keystone_auth.auth_type:
             raise exceptions.ConfigError(
@@ -63,9 +67,16 @@ def connect(conf, compute=False):
             conf, imgsync_conf.KEYSTONE_AUTH_GROUP, auth=auth)
         if session.timeout is None:
             session.timeout = conf.glance.api_timeout
-        return openstack.connection.Connection(
-            session=session, oslo_conf=conf, app_name="imgsync",
-            service_types={"image", "compute"} if compute else {"image"})
+        groups = (imgsync_conf.GLANCE_GROUP, imgsync_conf.NOVA_GROUP) if region else ()
+        for group in groups:   # openstacksdk reads the regions from there, once
+            conf.set_override("region_name", region, group=group)
+        try:
+            return openstack.connection.Connection(
+                session=session, oslo_conf=conf, app_name="imgsync",
+                service_types={"image", "compute"} if compute else {"image"})
+        finally:
+            for group in groups:
+                conf.clear_override("region_name", group=group)
     except sdk_exceptions.ConfigException as exc:
         raise exceptions.ConfigError(f"[glance] cloud: {exc}") from exc
     except ks_exceptions.auth_plugins.AuthPluginException as exc:
@@ -161,9 +172,11 @@ class Glance:
                 self.foreign[image["id"]] = image.get("owner")
         return own
 
-    def create(self, name, disk_format, min_disk, min_ram, properties):
-        """Create a private, hidden image record marked pending; return its id."""
+    def create(self, name, disk_format, min_disk, min_ram, properties, image_id=None):
+        """Create a private, hidden image record marked pending (with ``image_id`` when
+        given); return its id."""
         body = {
+            **({"id": image_id} if image_id else {}),
             **properties,
             "name": name, "disk_format": disk_format, "container_format": "bare",
             "visibility": "private", "os_hidden": True,

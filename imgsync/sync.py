@@ -7,6 +7,7 @@ import logging
 
 from imgsync import exceptions
 from imgsync import executor as executor_mod
+from imgsync import fanout
 from imgsync import plan as plan_mod
 from imgsync import upload as upload_mod
 
@@ -23,6 +24,8 @@ class Settings:
     upload_method: str = "auto"
     web_download_unverified: bool = False
     pending_grace_period: int = 7200
+    same_image_id: bool = False
+    behind_timeout: int = 300
 
 
 def policy(settings, conf):
@@ -33,50 +36,91 @@ def policy(settings, conf):
                            pending_grace_period=settings.pending_grace_period)
 
 
-class Syncer:
-    """Brings each instance's releases into one Glance and rotates its old images out."""
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """One Glance to sync into: ``name`` is its cloud or region (empty when it is the only
+    one), ``in_use`` optionally says whether servers there use an image."""
 
-    def __init__(self, glance, settings, locks, dry_run=False, in_use=None):
-        self.glance = glance
+    name: str
+    glance: object
+    in_use: object = None
+
+
+class Syncer:
+    """Brings each instance's releases into every target Glance and rotates its old images
+    out. Each target is planned on its own; each release is downloaded once for all the
+    targets that lack it."""
+
+    def __init__(self, targets, settings, locks, dry_run=False):
+        self.targets = targets
         self.settings = settings
         self.locks = locks
-        self.in_use = in_use
-        """Optional ``in_use(image_id)``: images servers still use are never expired."""
-        self.executor = executor_mod.Executor(
-            glance, upload_mod.Uploader(glance, settings), dry_run=dry_run)
+        self.dry_run = dry_run
+        self.uploaders = {t.name: upload_mod.Uploader(t.glance, settings) for t in targets}
+        self.executors = {t.name: executor_mod.Executor(t.glance, t.name, dry_run=dry_run)
+                          for t in targets}
 
-    def plan(self, driver):
-        """The plan of one instance, from upstream's releases and Glance's images."""
-        releases = driver.releases()
-        images = self.glance.synced_images(driver.name)
-        planned = plan_mod.plan(releases, images, self.glance.project_id(),
+    def plan(self, target, driver, releases):
+        """The plan of one instance in one target, from upstream's releases and its images."""
+        images = target.glance.synced_images(driver.name)
+        planned = plan_mod.plan(releases, images, target.glance.project_id(),
                                 policy(self.settings, driver.conf),
                                 datetime.datetime.now(datetime.timezone.utc))
         for warning in planned.warnings:
             LOG.warning("%s: %s", driver.name, warning)
-        actions = planned.actions
-        if self.in_use:
-            actions = self._mark_in_use(actions)
-        return actions
-
-    def _mark_in_use(self, actions):
-        """Ask Nova about each image the plan expires; once it fails, ask no more."""
-        in_use = set()
-        for action in actions:
-            if action.kind in plan_mod.EXPIRE_ACTIONS and action.image_id:
-                try:
-                    if self.in_use(action.image_id):
-                        in_use.add(action.image_id)
-                except exceptions.NovaError as exc:
-                    return plan_mod.mark_in_use(actions, in_use, doubt=str(exc))
-        return plan_mod.mark_in_use(actions, in_use)
+        if target.in_use:
+            return _mark_in_use(planned.actions, target.in_use)
+        return planned.actions
 
     def sync(self, driver):
         with self.locks.hold(driver.name) as held:
             if not held:
                 LOG.warning("%s: another imgsync run holds its lock; skipped", driver.name)
                 return [executor_mod.Result(driver.name, executor_mod.LOCKED)]
-            return self.executor.run(driver.name, self.plan(driver), driver.upstream)
+            releases = driver.releases()
+            plans, results = {}, []
+            for target in self.targets:
+                try:
+                    plans[target.name] = self.plan(target, driver, releases)
+                except exceptions.ImgsyncError as exc:
+                    where = f"{driver.name} in {target.name}" if target.name else driver.name
+                    LOG.error("%s: %s", where, exc)
+                    results.append(executor_mod.Result(driver.name, executor_mod.FAILED,
+                                                       target=target.name, error=str(exc)))
+            uploads = {} if self.dry_run else self._upload(driver, plans)
+            for name, actions in plans.items():
+                results += self.executors[name].run(driver.name, actions, uploads.get(name, {}))
+            return results
+
+    def _upload(self, driver, plans):
+        """Each release that some targets lack, streamed once into all of them:
+        ``{target: {upload key: Uploaded or error}}``."""
+        wanted = {}
+        for name, actions in plans.items():
+            for action in actions:
+                if action.kind == plan_mod.UPLOAD:
+                    wanted.setdefault(action.key, (action.release, []))[1].append(
+                        fanout.Delivery(name, self.uploaders[name], action.name))
+        outcomes = {name: {} for name in plans}
+        for key, (release, deliveries) in wanted.items():
+            done = fanout.upload(release, deliveries, driver.upstream,
+                                 self.settings.max_image_size, self.settings.behind_timeout)
+            for name, outcome in done.items():
+                outcomes[name][key] = outcome
+        return outcomes
+
+
+def _mark_in_use(actions, in_use):
+    """Ask Nova about each image the plan expires; once it fails, ask no more."""
+    used = set()
+    for action in actions:
+        if action.kind in plan_mod.EXPIRE_ACTIONS and action.image_id:
+            try:
+                if in_use(action.image_id):
+                    used.add(action.image_id)
+            except exceptions.NovaError as exc:
+                return plan_mod.mark_in_use(actions, used, doubt=str(exc))
+    return plan_mod.mark_in_use(actions, used)
 
 
 def run(drivers, syncer):

@@ -1,23 +1,28 @@
-"""One upload: a release streamed from upstream, verified, into a new Glance image.
+"""One target's part of an upload: create the image, and after the data, prove and publish.
 
 The image is created private, hidden and pending; it is published only once Glance holds
-what was verified (see imgsync.proof), and it is deleted if anything fails.
+what was verified (see imgsync.proof), and it is deleted if anything fails. Streaming
+the data, once for every target, is imgsync.fanout's.
 """
 
+import contextlib
 import dataclasses
 import logging
-import time
+import uuid
 
 from imgsync import compression
 from imgsync import exceptions
 from imgsync import glance as glance_mod
 from imgsync import inspection
 from imgsync import permissions
+from imgsync import progress
 from imgsync import proof
 from imgsync import redact
 from imgsync import stream
 
 LOG = logging.getLogger(__name__)
+NAMESPACE = uuid.UUID("6f1d3c55-2f6b-4b8e-9a53-3f0c1d7e2a94")
+"""imgsync's uuid5 namespace for ``same_image_id``; never to change."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +51,7 @@ def image_properties(release):
 
 
 class Uploader:
-    """Uploads releases into one Glance with the run's settings."""
+    """Uploads releases into one Glance (a target) with the run's settings."""
 
     def __init__(self, glance, settings):
         self.glance = glance
@@ -55,7 +60,8 @@ class Uploader:
         self._permitted = set()
         self._refused = {}
 
-    def _upload_method(self, release):
+    def method(self, release):
+        """The upload method for ``release`` in this Glance (auto asks Glance once)."""
         method = self.settings.upload_method
         if method == "auto":
             if self._import_methods is None:
@@ -94,50 +100,77 @@ class Uploader:
                 raise
             self._permitted.add(key)
 
-    def upload(self, release, name, upstream):
-        """Bring one release into a new image; delete the image if anything fails."""
-        started = time.monotonic()
-        method = self._upload_method(release)
+    def create(self, release, name):
+        """A new private, hidden, pending image for ``release`` (after the permission check);
+        with ``same_image_id``, under the id every target gives this build."""
         self._check_permissions(release)
-        image_id = self.glance.create(name, release.disk_format, release.min_disk,
-                                      release.min_ram, image_properties(release))
+        args = (name, release.disk_format, release.min_disk, release.min_ram,
+                image_properties(release))
+        if not self.settings.same_image_id:
+            return self.glance.create(*args)
+        wanted = image_id(release)
         try:
-            if method == "web-download":
-                self.glance.start_import(image_id, method, uri=release.url)
-                image = self.glance.wait_active(image_id, imported=True)
-                record = proof.web_download(image, release,
-                                            self.settings.web_download_unverified)
-                size = image.get("size") or 0
-            else:
-                with upstream.open(release.url) as (chunks, length):
-                    body = self._body(release, chunks, length)
-                    self.glance.upload(image_id, body, stage=method == "glance-direct")
-                if method == "glance-direct":
-                    self.glance.start_import(image_id, method)
-                image = self.glance.wait_active(image_id, imported=method == "glance-direct")
-                record = proof.stored(image, body.sent(), imported=method == "glance-direct")
-                size = body.bytes_read
-            self.glance.publish(image_id, self.settings.visibility, record)
-        except BaseException:
-            LOG.warning("removing unfinished image %s (%s)", image_id, name)
-            try:
-                self.glance.delete(image_id)
-            except exceptions.GlanceError as exc:
-                LOG.error("could not remove image %s: %s", image_id, exc)
-            raise
-        seconds = time.monotonic() - started
-        LOG.info("%s: uploaded %s as image %s (%d bytes in %.1f s, %s)",
-                 release.distro, name, image_id, size, seconds, method)
-        return Uploaded(image_id, size, method, seconds)
+            return self.glance.create(*args, image_id=wanted)
+        except exceptions.GlanceError as exc:
+            if exc.status != 409:
+                raise
+        LOG.warning("%s: image id %s is taken in Glance (%s), perhaps by an image deleted "
+                    "earlier (Glance never reuses ids): this build gets another id there",
+                    release.distro, wanted, self.glance.endpoint())
+        return self.glance.create(*args)
 
-    def _body(self, release, chunks, length):
-        """Upstream's bytes, verified, decompressed where needed, and format-inspected."""
-        limit = self.settings.max_image_size
-        if release.compression:
-            verified = stream.VerifyingStream(chunks, release.url, release.checksum_algo,
-                                              release.checksum, length, also=(), max_size=limit)
-            data = compression.Decompressing(verified, release.compression, release.url, limit)
-        else:
-            data = stream.VerifyingStream(chunks, release.url, release.checksum_algo,
-                                          release.checksum, length, max_size=limit)
-        return inspection.InspectingStream(data, release.url, release.disk_format)
+    def finish(self, image_id, method, sent):
+        """After the data was sent: import it, wait for it, prove it and publish it."""
+        if method == "glance-direct":
+            self.glance.start_import(image_id, method)
+        image = self.glance.wait_active(image_id, imported=method == "glance-direct")
+        record = proof.stored(image, sent, imported=method == "glance-direct")
+        self.glance.publish(image_id, self.settings.visibility, record)
+
+    def web_download(self, release, name):
+        """Let Glance fetch the release itself; publish it only as imgsync.proof allows."""
+        image_id = self.create(release, name)
+        with self.removing(image_id, name):
+            self.glance.start_import(image_id, "web-download", uri=release.url)
+            image = self.glance.wait_active(image_id, imported=True)
+            record = proof.web_download(image, release, self.settings.web_download_unverified)
+            self.glance.publish(image_id, self.settings.visibility, record)
+        return image_id, image.get("size") or 0
+
+    @contextlib.contextmanager
+    def removing(self, image_id, name):
+        """Delete the image if the block fails in any way."""
+        try:
+            yield
+        except BaseException:
+            self.remove(image_id, name)
+            raise
+
+    def remove(self, image_id, name):
+        LOG.warning("removing unfinished image %s (%s)", image_id, name)
+        try:
+            self.glance.delete(image_id)
+        except exceptions.GlanceError as exc:
+            LOG.error("could not remove image %s: %s", image_id, exc)
+
+
+def image_id(release):
+    """The id ``same_image_id`` gives a build in every target: a uuid5 of instance,
+    version and architecture."""
+    return str(uuid.uuid5(NAMESPACE, f"{release.distro}/{release.version}/"
+                                     f"{release.metadata.get('architecture') or ''}"))
+
+
+def body(release, chunks, length, max_size):
+    """Upstream's bytes, verified, decompressed where needed, and format-inspected (their
+    progress shown on a terminal, logged elsewhere)."""
+    chunks = progress.track(chunks, length, f"{release.distro} {release.version} "
+                            f"{release.metadata.get('architecture') or ''}".strip(), LOG)
+    if release.compression:
+        verified = stream.VerifyingStream(chunks, release.url, release.checksum_algo,
+                                          release.checksum, length, also=(), max_size=max_size)
+        data = compression.Decompressing(verified, release.compression, release.url, max_size)
+    else:
+        data = stream.VerifyingStream(chunks, release.url, release.checksum_algo,
+                                      release.checksum, length, max_size=max_size)
+    return inspection.InspectingStream(data, release.url, release.disk_format)

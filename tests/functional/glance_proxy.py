@@ -23,6 +23,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_request(self):
         self.server.requests.append((self.command, self.path))
         fault = self.server.take_fault(self.command, self.path)
+        if fault and fault.get("stall"):
+            self.server.stopping.wait(TIMEOUT)   # read nothing: the client falls behind
+            self.close_connection = True
+            return
         if fault and fault.get("cut_after") is not None:
             self._read_body(limit=fault["cut_after"])
             self.connection.shutdown(2)
@@ -123,6 +127,7 @@ class _Server(http.server.ThreadingHTTPServer):
         self.requests = []
         self.faults = []
         self.lock = threading.Lock()
+        self.stopping = threading.Event()
 
     def take_fault(self, method, path):
         with self.lock:
@@ -148,18 +153,21 @@ class GlanceProxy:
     def requests(self):
         return self._server.requests
 
-    def fail(self, method, path, status=None, text="", cut_after=None, times=1):
+    def fail(self, method, path, status=None, text="", cut_after=None, times=1, stall=False):
         """Answer the next ``times`` matching requests with ``status`` (after reading their
-        body), or cut the connection after ``cut_after`` body bytes."""
+        body), cut the connection after ``cut_after`` body bytes, or (``stall``) read
+        nothing and answer nothing until the proxy stops (at most TIMEOUT seconds)."""
         with self._server.lock:
             self._server.faults.append({"method": method, "path": path, "status": status,
-                                        "text": text, "cut_after": cut_after, "times": times})
+                                        "text": text, "cut_after": cut_after, "times": times,
+                                        "stall": stall})
 
     def __enter__(self):
         self._thread.start()
         return self
 
     def __exit__(self, *exc):
+        self._server.stopping.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

@@ -115,8 +115,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     (the body ends when the connection closes); ``server.truncate`` sends only the
     first half of each image file after announcing its full length; ``server.slow``
     pauses that many seconds after each 64 KiB of an image file; ``server.hold``, a
-    threading.Event, keeps each image file back until the test sets it (at most
-    HOLD_TIMEOUT seconds).
+    threading.Event, holds back the answer to each image request until the test sets
+    it (at most HOLD_TIMEOUT seconds).
     """
 
     def do_GET(self):
@@ -127,6 +127,11 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        if self.server.hold is not None and self.path.endswith(IMAGE_SUFFIXES):
+            # before any answer: imgsync starts its Glance upload only once upstream
+            # answered, and a Glance that waits for data times out (uWSGI's
+            # socket-timeout), which would make the test depend on timing
+            self.server.hold.wait(HOLD_TIMEOUT)
         fault = next((f for suffix, f in self.server.path_faults.items()
                       if self.path.endswith(suffix)), None)
         if fault is None:
@@ -192,8 +197,6 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         super().send_header(keyword, value)
 
     def copyfile(self, source, outputfile):
-        if self.server.hold is not None and self.path.endswith(IMAGE_SUFFIXES):
-            self.server.hold.wait(HOLD_TIMEOUT)
         if self.server.truncate and self.path.endswith(".img"):
             outputfile.write(source.read(os.fstat(source.fileno()).st_size // 2))
             return

@@ -27,7 +27,11 @@ class FakeProxy:
         self.received = {}
         """Image id to the bytes an upload delivered (as far as it got)."""
         self.refuse = {}
+        self.used_ids = set(self.images)
         self._next = 0
+
+    def get_endpoint(self):
+        return "http://glance.test/v2/"
 
     def get_project_id(self):
         return self.project_id
@@ -42,8 +46,11 @@ class FakeProxy:
             return self._list(dict(urllib.parse.parse_qsl(parts.query)))
         if method == "POST" and parts.path == "/images":
             self._next += 1
-            image = {**json, "id": f"new-{self._next}", "owner": self.project_id,
-                     "status": "queued"}
+            image_id = json.get("id") or f"new-{self._next}"
+            if image_id in self.used_ids:   # Glance never reuses an id, even once deleted
+                return Response(409, f"Image with identifier {image_id} already exists!")
+            self.used_ids.add(image_id)
+            image = {**json, "id": image_id, "owner": self.project_id, "status": "queued"}
             self.images[image["id"]] = image
             return Response(201, image)
         if method == "GET" and parts.path == "/info/import":

@@ -128,7 +128,7 @@ def test_a_file_as_config_dir_exits_2(tmp_path, capsys):
 def test_an_unusable_lock_path_exits_2(run, tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    monkeypatch.setattr(cli.glance_mod, "connect", lambda conf, compute: None)
+    monkeypatch.setattr(cli.glance_mod, "connect", lambda conf, compute, cloud, region: None)
     monkeypatch.setattr(cli.glance_mod, "image_proxy", lambda connection: None)
     monkeypatch.setattr(cli.glance_mod.Glance, "endpoint", lambda self: "http://glance")
     code, out, err = run("[DEFAULT]\ndistributions = ubuntu-24.04\n"
@@ -148,7 +148,7 @@ def test_a_directory_among_config_dir_files_exits_2(tmp_path, capsys):
 
 def test_a_failed_driver_exits_1_and_the_others_still_run(run, requests_mock, monkeypatch):
     from tests.unit import fake_glance
-    monkeypatch.setattr(cli.glance_mod, "connect", lambda conf, compute: None)
+    monkeypatch.setattr(cli.glance_mod, "connect", lambda conf, compute, cloud, region: None)
     monkeypatch.setattr(cli.glance_mod, "image_proxy", lambda connection: fake_glance.FakeProxy())
     monkeypatch.setattr(cli.glance_mod.Glance, "endpoint", lambda self: "http://glance.test")
     requests_mock.get("http://a.test/ubuntu/releases/noble/", status_code=503)

@@ -32,23 +32,18 @@ class Glance:
         self._call("delete", image_id)
 
 
-class Uploader:
-    """Uploads succeed as ``new-<version>-<arch>``; those in ``failing`` raise."""
-
-    def __init__(self, failing=None):
-        self.failing = failing or {}
-        self.uploaded = []
-
-    def upload(self, release, name, upstream):
-        arch = release.metadata["architecture"]
-        if (release.version, arch) in self.failing:
-            raise self.failing[release.version, arch]
-        self.uploaded.append((release.version, arch))
-        return upload.Uploaded(f"new-{release.version}-{arch}", 1024, "put", 0.5)
+def uploads(actions, failing=None):
+    """Every upload of ``actions`` done as ``new-<version>-<arch>``, but those in
+    ``failing`` (by version and architecture), which end in its error."""
+    failing = failing or {}
+    return {a.key: failing.get((a.version, a.architecture))
+            or upload.Uploaded(f"new-{a.version}-{a.architecture}", 1024, "put", 0.5)
+            for a in actions if a.kind == plan.UPLOAD}
 
 
-def execute(actions, glance, uploader, dry_run=False):
-    results = executor.Executor(glance, uploader, dry_run=dry_run).run("ubuntu", actions, None)
+def execute(actions, glance, failing=None, dry_run=False):
+    done = {} if dry_run else uploads(actions, failing)
+    results = executor.Executor(glance, dry_run=dry_run).run("ubuntu", actions, done)
     assert len(results) == len(actions)   # every planned action is reported
     return [(r.action, r.version, r.architecture, r.image_id) for r in results], results
 
@@ -63,7 +58,7 @@ def two_arch_plan():
 def test_a_failed_upload_skips_what_depends_on_it_and_keeps_the_rest():
     glance = Glance()
     failure = exceptions.UpstreamError("https://mirror.test/3: HTTP 503")
-    rows, results = execute(two_arch_plan(), glance, Uploader({("3", plans.ARM): failure}))
+    rows, results = execute(two_arch_plan(), glance, {("3", plans.ARM): failure})
     assert rows == [
         ("uploaded", "3", plans.X86, "new-3-x86_64"), ("failed", "3", plans.ARM, ""),
         ("skipped", "1", plans.ARM, "a1"), ("hidden", "1", plans.X86, "x1"),
@@ -77,18 +72,18 @@ def test_a_failed_upload_skips_what_depends_on_it_and_keeps_the_rest():
 
 
 def test_a_dry_run_reports_the_plan_and_changes_nothing():
-    glance, uploader = Glance(), Uploader()
+    glance = Glance()
     actions = two_arch_plan()
-    rows, results = execute(actions, glance, uploader, dry_run=True)
+    rows, results = execute(actions, glance, dry_run=True)
     assert [row[0] for row in rows] == [f"would-{a.kind}" for a in actions]
-    assert glance.calls == [] and uploader.uploaded == []
+    assert glance.calls == []
     assert [r.reason for r in results] == [a.reason for a in actions]
 
 
 def test_the_real_run_does_what_the_dry_run_said():
     actions = two_arch_plan()
-    dry = execute(actions, Glance(), Uploader(), dry_run=True)[0]
-    real = execute(actions, Glance(), Uploader())[0]
+    dry = execute(actions, Glance(), dry_run=True)[0]
+    real = execute(actions, Glance())[0]
     assert [(executor.DONE[row[0][len("would-"):]], *row[1:3]) for row in dry] == [
         row[:3] for row in real]
 
@@ -98,24 +93,43 @@ def test_a_failed_glance_call_is_reported_and_the_run_goes_on():
     actions = plan.plan([plans.rel("3")], images, "me", plan.Policy(keep=1, expire_action="hide"),
                         plans.NOW).actions
     glance = Glance(failing={"i1"})
-    rows, results = execute(actions, glance, Uploader())
+    rows, results = execute(actions, glance)
     assert rows == [("up-to-date", "3", plans.X86, "i3"), ("failed", "1", plans.X86, "i1"),
                     ("hidden", "2", plans.X86, "i2")]
     assert "Glance refused to hide image i1" in results[1].error
 
 
+class Raising(Glance):
+    """Raises ``error`` when asked to hide image i1."""
+
+    def __init__(self, error):
+        super().__init__()
+        self.error = error
+
+    def hide(self, image_id):
+        if image_id == "i1":
+            raise self.error
+        super().hide(image_id)
+
+
+def rotating_plan():
+    images = [plans.img("i2", "2"), plans.img("i1", "1"), plans.img("i0", "0", os_hidden=True)]
+    return plan.plan([plans.rel("3")], images, "me", plan.Policy(keep=1), plans.NOW).actions
+
+
 def test_a_bug_fails_its_action_only():
-    releases = [plans.rel("3"), plans.rel("3", plans.ARM)]
-    actions = plan.plan(releases, [], "me", plan.Policy(), plans.NOW).actions
-    rows, results = execute(actions, Glance(), Uploader({("3", plans.X86): KeyError("x")}))
-    assert [row[0] for row in rows] == ["failed", "uploaded"]
-    assert results[0].error == "unexpected error: KeyError('x')"
+    glance = Raising(KeyError("x"))
+    rows, results = execute(rotating_plan(), glance)
+    assert rows == [("uploaded", "3", plans.X86, "new-3-x86_64"), ("failed", "1", plans.X86, "i1"),
+                    ("hidden", "2", plans.X86, "i2")]
+    assert results[1].error == "unexpected error: KeyError('x')"
 
 
 def test_an_interruption_is_not_swallowed():
-    actions = plan.plan([plans.rel("3")], [], "me", plan.Policy(), plans.NOW).actions
+    glance = Raising(KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
-        execute(actions, Glance(), Uploader({("3", plans.X86): KeyboardInterrupt()}))
+        execute(rotating_plan(), glance)
+    assert glance.calls == []
 
 
 def test_a_pending_image_is_cleaned_by_deleting_it():
@@ -124,7 +138,7 @@ def test_a_pending_image_is_cleaned_by_deleting_it():
     actions = plan.plan([], images, "me", plan.Policy(),
                         plans.NOW + datetime.timedelta(days=1)).actions
     glance = Glance()
-    assert execute(actions, glance, Uploader())[0] == [("cleaned", "1", plans.X86, "p")]
+    assert execute(actions, glance)[0] == [("cleaned", "1", plans.X86, "p")]
     assert glance.calls == [("delete", "p")]
 
 
@@ -134,6 +148,6 @@ def test_an_action_known_to_be_impossible_fails_even_in_a_dry_run():
     actions = plan.mark_in_use(actions, set(), doubt="cannot ask Nova: timed out")
     for dry_run in (True, False):
         glance = Glance()
-        rows, results = execute(actions, glance, Uploader(), dry_run=dry_run)
+        rows, results = execute(actions, glance, dry_run=dry_run)
         assert [row[0] for row in rows] == ["up-to-date", "failed"]
         assert results[1].error == "cannot ask Nova: timed out" and glance.calls == []

@@ -13,6 +13,7 @@ import subprocess
 import pytest
 
 from imgsync import exceptions
+from imgsync import fanout
 from imgsync import glance as glance_mod
 from imgsync import sync
 from imgsync import upload as upload_mod
@@ -52,8 +53,12 @@ def release(data, algo="sha256", checksum=None):
 def upload(proxy, data, served=None, method="put", visibility="community", **fields):
     settings = sync.Settings(visibility=visibility, upload_method=method)
     uploader = upload_mod.Uploader(glance_mod.Glance(proxy, poll_interval=0), settings)
-    return uploader.upload(release(data, **fields), "test-Ubuntu 24.04 (20240423)",
-                           Upstream(data if served is None else served)).image_id
+    outcome, = fanout.upload(
+        release(data, **fields), [fanout.Delivery("", uploader, "test-Ubuntu 24.04 (20240423)")],
+        Upstream(data if served is None else served), settings.max_image_size, 60).values()
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome.image_id
 
 
 def published(proxy):

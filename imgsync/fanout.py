@@ -1,0 +1,151 @@
+"""One release into every target that lacks it, downloaded and verified once.
+
+Each target creates its image, then its own thread streams the shared verified body
+into it (imgsync.tee) and proves and publishes it, so a target is published only when
+it holds the verified bytes, and a target that fails or falls behind is reported and
+cleaned while the others complete. With one target this is simply the upload, with
+reading and verifying upstream overlapping the sending to Glance.
+"""
+
+import dataclasses
+import logging
+import threading
+import time
+
+from imgsync import exceptions
+from imgsync import tee as tee_mod
+from imgsync import upload as upload_mod
+
+LOG = logging.getLogger(__name__)
+DROP_GRACE = 10
+"""Seconds a target dropped for falling behind has to notice it, before it is cleaned."""
+_POLL = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class Delivery:
+    """One target's share: its name, its Uploader and the image's name there."""
+
+    target: str
+    uploader: upload_mod.Uploader
+    name: str
+
+
+def upload(release, deliveries, upstream, max_size, behind_timeout):
+    """Upload ``release`` to each delivery's target: ``{target: Uploaded or ImgsyncError}``."""
+    started = time.monotonic()
+    outcomes, streamed = {}, []
+    for delivery in deliveries:
+        with _outcome(outcomes, delivery, release, started) as record:
+            method = delivery.uploader.method(release)
+            if method == "web-download":
+                image_id, size = delivery.uploader.web_download(release, delivery.name)
+                record(image_id, size, method)
+            else:
+                streamed.append((delivery, method,
+                                 delivery.uploader.create(release, delivery.name)))
+    if streamed:
+        _stream(release, streamed, upstream, max_size, behind_timeout, outcomes, started)
+    return outcomes
+
+
+def _stream(release, streamed, upstream, max_size, behind_timeout, outcomes, started):
+    """Read upstream once into the targets' images (``streamed``: delivery, method, id)."""
+    workers = []
+    try:
+        with upstream.open(release.url) as (chunks, length):
+            body = upload_mod.body(release, chunks, length, max_size)
+            tee = tee_mod.Tee(body, behind_timeout, length=_length(body))
+            for delivery, method, image_id in streamed:
+                branch = tee.branch(delivery.target)
+                worker = threading.Thread(
+                    target=_deliver, name=f"imgsync-upload-{delivery.target}", daemon=True,
+                    args=(delivery, method, image_id, branch, body, outcomes, release,
+                          started))
+                worker.start()
+                workers.append((worker, branch))
+            tee.feed()
+    except Exception as exc:  # upstream's or verification's: each target reports it
+        if not workers:   # upstream failed before any data: no thread removes the images
+            for delivery, _, image_id in streamed:
+                delivery.uploader.remove(image_id, delivery.name)
+                outcomes[delivery.target] = _error(exc, delivery)
+    except BaseException:   # interrupted: the threads remove their images as they stop
+        _join(workers, streamed, outcomes)
+        raise
+    _join(workers, streamed, outcomes)
+
+
+def _deliver(delivery, method, image_id, branch, body, outcomes, release, started):
+    """One target's thread: send the branch's data, then prove and publish."""
+    with _outcome(outcomes, delivery, release, started) as record:
+        with delivery.uploader.removing(image_id, delivery.name):
+            try:
+                delivery.uploader.glance.upload(image_id, branch,
+                                                stage=method == "glance-direct")
+            finally:
+                branch.closed.set()
+            if branch.dropped:   # its data may have ended with the others' done
+                raise branch.dropped
+            delivery.uploader.finish(image_id, method, body.sent())
+        record(image_id, body.bytes_read, method)
+
+
+def _join(workers, streamed, outcomes):
+    """Wait for the targets' threads. One dropped for falling behind may be stuck
+    sending to its Glance: after DROP_GRACE seconds it is reported and its image
+    removed here, and the thread is left to fail on its own. On an interruption,
+    remove what the threads left."""
+    try:
+        for (worker, branch), (delivery, _, image_id) in zip(workers, streamed, strict=False):
+            waited = 0.0
+            while worker.is_alive() and waited < DROP_GRACE:
+                worker.join(_POLL)
+                waited += _POLL if branch.dropped else 0
+            if worker.is_alive():
+                outcomes[delivery.target] = branch.dropped
+                delivery.uploader.remove(image_id, delivery.name)
+    except BaseException:
+        for delivery, _, image_id in streamed:
+            delivery.uploader.remove(image_id, delivery.name)
+        raise
+
+
+class _outcome:
+    """Records a delivery's Uploaded (through the callable it yields) or its error."""
+
+    def __init__(self, outcomes, delivery, release, started):
+        self.outcomes, self.delivery, self.started = outcomes, delivery, started
+        self.distro = release.distro
+
+    def __enter__(self):
+        return self.record
+
+    def record(self, image_id, size, method):
+        seconds = time.monotonic() - self.started
+        LOG.info("%s: uploaded %s as image %s to %s (%d bytes in %.1f s, %s)",
+                 self.distro, self.delivery.name, image_id,
+                 self.delivery.target or "Glance", size, seconds, method)
+        self.outcomes[self.delivery.target] = upload_mod.Uploaded(image_id, size, method,
+                                                                  seconds)
+
+    def __exit__(self, kind, exc, tb):
+        if isinstance(exc, Exception):
+            self.outcomes[self.delivery.target] = _error(exc, self.delivery)
+            return True
+        return False
+
+
+def _error(exc, delivery):
+    if isinstance(exc, exceptions.ImgsyncError):
+        return exc
+    LOG.error("unexpected error uploading %s to %s", delivery.name, delivery.target,
+              exc_info=exc)
+    return exceptions.ImgsyncError(f"unexpected error: {exc!r}")
+
+
+def _length(body):
+    try:
+        return len(body)
+    except TypeError:
+        return None

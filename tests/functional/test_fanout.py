@@ -1,0 +1,128 @@
+"""One download to several Glances: the vanilla RegionOne and the production-like
+RegionTwo of one Keystone, as regions of one cloud or as two clouds.yaml entries."""
+
+import json
+import os
+import uuid
+
+from prometheus_client import parser
+
+from tests.functional import checks
+from tests.functional import glance_proxy
+from tests.functional import mirror as mirror_mod
+from tests.functional import stack as stack_mod
+
+UBUNTU = "ubuntu-24.04"
+REGIONS = f"{stack_mod.REGION},{stack_mod.PRODUCTION_REGION}"
+
+
+def sync(imgsync, config, *options, env=None):
+    run = imgsync("--config-file", config, "sync", "--format", "json", *options, env=env)
+    return run, (json.loads(run.stdout)["results"] if run.stdout.strip() else [])
+
+
+def test_one_download_is_published_in_every_region(glance, production, mirror, write_config,
+                                                   imgsync, tmp_path):
+    path = mirror_mod.add_ubuntu_build(mirror.root / "ubuntu", "24.04", "20240423")
+    config = write_config([UBUNTU], extra=f"[glance]\nregion_names = {REGIONS}\n")
+    run, results = sync(imgsync, config)
+    assert run.returncode == 0, run.stderr
+    assert len(mirror.image_requests()) == 1   # downloaded once for both
+    assert sorted((r["target"], r["action"]) for r in results) == [
+        (stack_mod.REGION, "uploaded"), (stack_mod.PRODUCTION_REGION, "uploaded")]
+    one, = glance.images()
+    checks.stored_as_published(one, "Ubuntu 24.04 (20240423)", path)
+    two, = production.images()
+    assert (two["status"], two["disk_format"], two["imgsync.converted_from"]) == (
+        "active", "raw", "qcow2")
+    assert one["id"] != two["id"]
+
+    glance.delete_all()   # RegionOne lost it; RegionTwo is up to date
+    mirror.requests.clear()
+    run, results = sync(imgsync, config)
+    assert run.returncode == 0, run.stderr
+    assert sorted((r["target"], r["action"]) for r in results) == [
+        (stack_mod.REGION, "uploaded"), (stack_mod.PRODUCTION_REGION, "up-to-date")]
+    assert len(mirror.image_requests()) == 1
+    assert [i["id"] for i in production.images()] == [two["id"]]
+
+    mirror.requests.clear()
+    run, results = sync(imgsync, config)
+    assert run.returncode == 0 and {r["action"] for r in results} == {"up-to-date"}
+    assert mirror.image_requests() == []
+
+
+def test_same_image_id_everywhere_and_a_taken_id(glance, production, mirror, write_config,
+                                                 imgsync):
+    mirror_mod.add_ubuntu_build(mirror.root / "ubuntu", "24.04", "20240423")
+    config = write_config([UBUNTU], extra=f"[DEFAULT]\nsame_image_id = true\n"
+                                          f"[glance]\nregion_names = {REGIONS}\n")
+    run, results = sync(imgsync, config)
+    assert run.returncode == 0, run.stderr
+    wanted = str(uuid.uuid5(uuid.UUID("6f1d3c55-2f6b-4b8e-9a53-3f0c1d7e2a94"),
+                            f"{UBUNTU}/20240423/x86_64"))
+    assert [i["id"] for i in glance.images()] == [wanted]
+    assert [i["id"] for i in production.images()] == [wanted]
+    assert {r["image_id"] for r in results} == {wanted}
+
+    glance.delete_all()   # Glance never gives a deleted image's id again
+    run, results = sync(imgsync, config)
+    assert run.returncode == 0, run.stderr
+    assert "is taken in Glance" in run.stderr and wanted in run.stderr
+    again, = glance.images()
+    assert again["id"] != wanted and again["status"] == "active"
+    assert [i["id"] for i in production.images()] == [wanted]
+
+
+def two_clouds(cloud, path, proxy_url):
+    """A clouds.yaml with cloud ``one`` (RegionOne, through the proxy) and ``two``."""
+    base = cloud.clouds_yaml(path, "one").read_text()
+    entry = base.split("\n", 1)[1]
+    two = entry.replace('"one":', '"two":').replace(
+        json.dumps(stack_mod.REGION), json.dumps(stack_mod.PRODUCTION_REGION))
+    one = entry.replace("    interface: public",
+                        f"    interface: public\n    image_endpoint_override: {proxy_url}")
+    path.write_text("clouds:\n" + one + two)
+    return {**os.environ, "OS_CLIENT_CONFIG_FILE": str(path)}
+
+
+def test_a_failing_or_stalled_target_is_cleaned_and_the_other_completes(
+        cloud, glance, production, mirror, write_config, imgsync, tmp_path):
+    path = mirror_mod.add_ubuntu_build(mirror.root / "ubuntu", "24.04", "20240423",
+                                       size=24 << 20)
+    with glance_proxy.GlanceProxy(cloud.glance_url) as proxy:
+        env = two_clouds(cloud, tmp_path / "clouds.yaml", proxy.url)
+        prom = tmp_path / "imgsync.prom"
+        config = write_config([UBUNTU], extra=f"[DEFAULT]\nupload_method = put\n"
+                                              f"metrics_file = {prom}\n[glance]\n"
+                                              "clouds = one,two\nbehind_timeout = 3\n")
+        for fault, error in (({"status": 503, "text": "Service Unavailable"}, "HTTP 503"),
+                             ({"stall": True}, "one fell behind")):
+            proxy.fail("PUT", r"/file$", **fault)
+            run, results = sync(imgsync, config, env=env)
+            assert run.returncode == 1, run.stdout + run.stderr
+            outcome = {r["target"]: r for r in results}
+            assert outcome["one"]["action"] == "failed" and error in outcome["one"]["error"]
+            assert outcome["two"]["action"] == "uploaded"
+            assert glance.images() == []   # cleaned
+            image, = production.images()
+            assert image["status"] == "active" and image["size"] == path.stat().st_size
+            assert run.max_rss_mib < 150, run.max_rss_mib
+            assert samples(prom)["imgsync_up", (("distro", UBUNTU),)] == 0
+            production.delete_all()
+
+        run, results = sync(imgsync, config, env=env)
+        assert run.returncode == 0, run.stderr
+        assert {r["target"]: r["action"] for r in results} == {"one": "uploaded",
+                                                               "two": "uploaded"}
+        checks.stored_as_published(glance.images()[0], "Ubuntu 24.04 (20240423)", path)
+        metrics = samples(prom)
+        assert metrics["imgsync_up", (("distro", UBUNTU),)] == 1
+        assert metrics["imgsync_transferred_bytes_total", ()] == 4 * path.stat().st_size
+
+
+def samples(path):
+    """The samples of a Prometheus text file, parsed back with prometheus_client."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in parser.text_string_to_metric_families(path.read_text())
+            for s in family.samples}
