@@ -191,7 +191,7 @@ def cmd_sync(conf, available):
         behind_timeout=conf.glance.behind_timeout)
     with _locks(conf) as locks:
         syncer = sync.Syncer(targets, settings, locks, dry_run=conf.command.dry_run)
-        results = sync.run(selected, syncer)
+        results = sync.run(selected, syncer, workers=conf.workers)
     if conf.command.format == "json":
         print(redact.text(json.dumps(
             {"results": [dataclasses.asdict(result) for result in results]}, indent=2)))

@@ -119,6 +119,10 @@ default_opts = [
     cfg.StrOpt("lock_path", default="/run/lock/imgsync",
                help="Directory of the per-driver lock files that keep overlapping runs on "
                     "this host from uploading the same image twice."),
+    cfg.IntOpt("workers", default=1, min=1, max=32,
+               help="How many instances to sync at once, each under its own lock; the "
+                    "output keeps the order of 'distributions'. More than 1 needs a Glance "
+                    "on a database that takes concurrent writes (MySQL, PostgreSQL)."),
     cfg.IntOpt("lock_timeout", default=0, min=0,
                help="Seconds a run waits for a driver that another run is syncing; 0 "
                     "skips that driver at once (it is not counted as a failure)."),

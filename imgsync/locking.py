@@ -135,6 +135,8 @@ class ToozLocks:
         self.stale_after = stale_after
         self.connect_timeout = connect_timeout
         self._held = {}
+        self._bookkeeping = threading.Lock()
+        """Instances synced at once (workers) record their locks one at a time."""
         self.member_id = f"{socket.gethostname()}-{os.getpid()}".encode()
         self._coordinator = None
 
@@ -194,18 +196,19 @@ class ToozLocks:
     @_tooz_bookkeeping
     def _record(self, name, since):
         """Tell the other runs that this one holds ``name`` since ``since`` (None: no more)."""
-        if since is None:
-            self._held.pop(name, None)
-        else:
-            self._held[name] = since
-        capabilities = json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
-                                   "locks": self._held}).encode()
-        # leave and join again: not every tooz driver can update capabilities
-        with contextlib.suppress(coordination.GroupAlreadyExist):
-            self._coordinator.create_group(HOLDERS).get()
-        with contextlib.suppress(coordination.MemberNotJoined):
-            self._coordinator.leave_group(HOLDERS).get()
-        self._coordinator.join_group(HOLDERS, capabilities).get()
+        with self._bookkeeping:
+            if since is None:
+                self._held.pop(name, None)
+            else:
+                self._held[name] = since
+            capabilities = json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
+                                       "locks": self._held}).encode()
+            # leave and join again: not every tooz driver can update capabilities
+            with contextlib.suppress(coordination.GroupAlreadyExist):
+                self._coordinator.create_group(HOLDERS).get()
+            with contextlib.suppress(coordination.MemberNotJoined):
+                self._coordinator.leave_group(HOLDERS).get()
+            self._coordinator.join_group(HOLDERS, capabilities).get()
 
     @_tooz_bookkeeping
     def _check_stale(self, name):

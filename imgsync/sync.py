@@ -1,6 +1,7 @@
 """One sync run: for each instance, under its lock, plan from upstream and Glance, then
 apply the plan (or, with ``--dry-run``, report it)."""
 
+import concurrent.futures
 import dataclasses
 import datetime
 import logging
@@ -123,18 +124,34 @@ def _mark_in_use(actions, in_use):
     return plan_mod.mark_in_use(actions, used)
 
 
-def run(drivers, syncer):
-    """Sync each instance in turn; a failure is reported and the others carry on."""
-    results = []
-    for driver in drivers:
+def run(drivers, syncer, workers=1):
+    """Sync each instance, up to ``workers`` at once; a failure is reported and the others
+    carry on. The results keep the order of ``drivers``.
+
+    With one worker everything runs in the main thread, so a SIGTERM interrupts the
+    upload under way and its image is removed; with more, a SIGTERM lets the running
+    instances finish (an image a SIGKILL leaves pending is cleaned by a later run).
+    """
+    if workers == 1:
+        done = map(lambda d: _sync_one(d, syncer), drivers)
+        return [result for results in done for result in results]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers,
+                                               thread_name_prefix="imgsync-instance") as pool:
+        futures = [pool.submit(_sync_one, driver, syncer) for driver in drivers]
         try:
-            results.extend(syncer.sync(driver))
-            continue
-        except exceptions.ImgsyncError as exc:
-            error = str(exc)
-        except Exception as exc:  # a driver bug must not stop the other drivers
-            LOG.exception("%s: unexpected error", driver.name)
-            error = f"unexpected error: {exc!r}"
-        LOG.error("%s: %s", driver.name, error)   # logged outside the handler: one summary
-        results.append(executor_mod.Result(driver.name, executor_mod.FAILED, error=error))
-    return results
+            return [result for future in futures for result in future.result()]
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _sync_one(driver, syncer):
+    try:
+        return syncer.sync(driver)
+    except exceptions.ImgsyncError as exc:
+        error = str(exc)
+    except Exception as exc:  # a driver bug must not stop the other drivers
+        LOG.exception("%s: unexpected error", driver.name)
+        error = f"unexpected error: {exc!r}"
+    LOG.error("%s: %s", driver.name, error)   # logged outside the handler: one summary
+    return [executor_mod.Result(driver.name, executor_mod.FAILED, error=error)]

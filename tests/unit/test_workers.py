@@ -1,0 +1,46 @@
+"""[DEFAULT] workers: instances synced at once, reported in configuration order."""
+
+import threading
+import types
+
+from imgsync import exceptions
+from imgsync import executor
+from imgsync import sync
+
+
+class Syncer:
+    """``a`` waits until ``b`` has started: it can finish only if both run at once."""
+
+    def __init__(self):
+        self.b_started = threading.Event()
+        self.threads = set()
+
+    def sync(self, driver):
+        self.threads.add(threading.current_thread().name)
+        if driver.name == "a" and not self.b_started.wait(10):
+            raise exceptions.ImgsyncError("b never started alongside a")
+        if driver.name == "b":
+            self.b_started.set()
+        if driver.name == "broken":
+            raise KeyError("bug")
+        return [executor.Result(driver.name, "up-to-date")]
+
+
+def drivers(*names):
+    return [types.SimpleNamespace(name=name) for name in names]
+
+
+def test_workers_sync_instances_at_once_and_keep_their_order():
+    syncer = Syncer()
+    results = sync.run(drivers("a", "broken", "b"), syncer, workers=3)
+    assert [(r.distro, r.action) for r in results] == [
+        ("a", "up-to-date"), ("broken", "failed"), ("b", "up-to-date")]
+    assert results[1].error == "unexpected error: KeyError('bug')"
+    assert len(syncer.threads) >= 2
+
+
+def test_one_worker_syncs_in_the_main_thread():
+    syncer = Syncer()
+    results = sync.run(drivers("b", "a"), syncer, workers=1)
+    assert [r.action for r in results] == ["up-to-date", "up-to-date"]
+    assert syncer.threads == {threading.main_thread().name}
