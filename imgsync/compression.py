@@ -3,11 +3,24 @@
 import bz2
 import hashlib
 import lzma
+import shutil
+import subprocess
+import threading
 import zlib
 
 from imgsync import exceptions
 
 FORMATS = ("bz2", "gz", "xz")
+PARALLEL = {"bz2": ("lbzip2", "-d", "-c")}
+"""Decompressors that use every core, used when installed; Python's use one."""
+_WRITER_GRACE = 5
+
+
+def parallel_command(kind):
+    """The command line of the installed parallel decompressor of ``kind``, or None."""
+    command = PARALLEL.get(kind)
+    path = command and shutil.which(command[0])
+    return [path, *command[1:]] if path else None
 
 
 def _decompressor(kind):
@@ -51,8 +64,10 @@ class Decompressing:
     ``bytes_read`` and ``hexdigests()`` describe the output, which is what Glance stores.
     """
 
-    def __init__(self, source, kind, url, max_size, piece_size=256 * 1024):
+    def __init__(self, source, kind, url, max_size, piece_size=256 * 1024, command=None):
         _decompressor(kind)   # fail early on an unknown format
+        self.command = command
+        """A decompressor to run (e.g. lbzip2) instead of Python's own."""
         self.source = source
         self.kind = kind
         self.url = url
@@ -68,6 +83,9 @@ class Decompressing:
         return {"sha512": self._sha512.hexdigest()}
 
     def __iter__(self):
+        if self.command:
+            yield from self._piped()
+            return
         decompressor = _decompressor(self.kind)
         for chunk in self.source:
             while chunk:
@@ -87,8 +105,55 @@ class Decompressing:
         if not decompressor.eof:
             raise exceptions.UpstreamError(f"{self.url}: the {self.kind} data ends early")
 
+    def _piped(self):
+        """Through ``command``: a thread writes the compressed data to its stdin, this
+        generator reads its output. An error of the source (a checksum mismatch) is
+        raised once the output ends; its last chunk was then never written."""
+        process = subprocess.Popen(self.command, stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        failed = []
+        writer = threading.Thread(target=self._write, args=(process, failed),
+                                  name="imgsync-decompress", daemon=True)
+        writer.start()
+        try:
+            while piece := process.stdout.read1(self.piece_size):
+                yield from self._counted(piece)
+            writer.join()
+            if failed:
+                raise failed[0]
+            if process.wait() != 0:
+                message = process.stderr.read(2000).decode(errors="replace").strip()
+                raise exceptions.UpstreamError(
+                    f"{self.url}: corrupt {self.kind} data: "
+                    f"{message.splitlines()[-1] if message else process.returncode}")
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            writer.join(_WRITER_GRACE)   # it may be waiting for upstream; it stops on its own
+            for pipe in (process.stdout, process.stderr):
+                pipe.close()
+
+    def _write(self, process, failed):
+        try:
+            for chunk in self.source:
+                process.stdin.write(chunk)
+        except BrokenPipeError:
+            pass   # the decompressor stopped: its exit status says why
+        except BaseException as exc:  # raised in the reading generator
+            failed.append(exc)
+        finally:
+            try:
+                process.stdin.close()
+            except BrokenPipeError:
+                pass
+
     def _output(self, decompressor, chunk):
         for piece in _pieces(decompressor, chunk, self.piece_size):
+            yield from self._counted(piece)
+
+    def _counted(self, piece):
+        if piece:
             self.bytes_read += len(piece)
             if self.bytes_read > self.max_size:
                 raise exceptions.UpstreamError(

@@ -169,7 +169,9 @@ def body(release, chunks, length, max_size):
     if release.compression:
         verified = stream.VerifyingStream(chunks, release.url, release.checksum_algo,
                                           release.checksum, length, also=(), max_size=max_size)
-        data = compression.Decompressing(verified, release.compression, release.url, max_size)
+        data = compression.Decompressing(verified, release.compression, release.url, max_size,
+                                         command=compression.parallel_command(
+                                             release.compression))
     else:
         data = stream.VerifyingStream(chunks, release.url, release.checksum_algo,
                                       release.checksum, length, max_size=max_size)

@@ -17,6 +17,7 @@ apt_install() {
 # redis-server backs the tooz lock tests.
 missing=()
 command -v qemu-img >/dev/null || missing+=(qemu-utils)
+command -v lbzip2 >/dev/null || missing+=(lbzip2)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v gpgv >/dev/null || missing+=(gpgv)   # openSUSE's v3 signatures
 python3 -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)

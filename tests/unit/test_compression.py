@@ -87,3 +87,56 @@ def test_garbage_after_a_stream_is_one_clear_error(kind):
     data = COMPRESS[kind](DATA) + b"\0\0garbage"
     with pytest.raises(exceptions.UpstreamError, match=f"u: corrupt {kind} data"):
         b"".join(compression.Decompressing(chunked(data), kind, "u", 10 ** 9))
+
+
+LBZIP2 = compression.parallel_command("bz2")
+needs_lbzip2 = pytest.mark.skipif(LBZIP2 is None, reason="lbzip2 is not installed "
+                                  "(tools/test.sh installs it)")
+
+
+@needs_lbzip2
+def test_lbzip2_round_trip_with_concatenated_streams_and_bounded_pieces():
+    packed = bz2.compress(DATA[:1000]) + bz2.compress(DATA[1000:])
+    out = compression.Decompressing(chunked(packed), "bz2", "u", 10 ** 9, piece_size=64 * 1024,
+                                    command=LBZIP2)
+    pieces = list(out)
+    assert b"".join(pieces) == DATA and max(map(len, pieces)) <= 64 * 1024
+    assert out.hexdigests() == {"sha512": hashlib.sha512(DATA).hexdigest()}
+
+
+@needs_lbzip2
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_lbzip2_corrupt_data_is_one_clear_error(damage):
+    packed = bz2.compress(DATA)
+    packed = packed[:len(packed) // 2] if damage == "truncated" else packed[:100] + bytes(5000)
+    with pytest.raises(exceptions.UpstreamError, match="corrupt bz2 data: lbzip2"):
+        list(compression.Decompressing(chunked(packed), "bz2", "u", 10 ** 9, command=LBZIP2))
+
+
+@needs_lbzip2
+def test_lbzip2_bomb_stops_at_the_cap_and_the_process_ends():
+    bomb = bz2.compress(bytes(50_000_000))
+    out = compression.Decompressing(iter([bomb]), "bz2", "u", 1_000_000, command=LBZIP2)
+    with pytest.raises(exceptions.UpstreamError, match="more than 1000000 bytes"):
+        list(out)
+    assert out.bytes_read <= 1_000_000 + 256 * 1024
+
+
+@needs_lbzip2
+def test_lbzip2_never_gets_the_last_chunk_of_a_mismatching_stream():
+    packed = bz2.compress(DATA)
+    verified = stream.VerifyingStream(chunked(packed), "u", "sha512", "0" * 128, also=())
+    out = compression.Decompressing(verified, "bz2", "u", 10 ** 9, command=LBZIP2)
+    received = bytearray()
+    with pytest.raises(exceptions.ChecksumMismatch):
+        for piece in out:
+            received += piece
+    assert len(received) < len(DATA)
+
+
+def test_the_parallel_decompressor_is_used_when_installed(monkeypatch):
+    monkeypatch.setattr(compression.shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert compression.parallel_command("bz2") == ["/usr/bin/lbzip2", "-d", "-c"]
+    assert compression.parallel_command("gz") is None
+    monkeypatch.setattr(compression.shutil, "which", lambda name: None)
+    assert compression.parallel_command("bz2") is None
