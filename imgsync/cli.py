@@ -1,6 +1,7 @@
 """The ``imgsync`` command: sync, check, catalog and list-distros."""
 
 import dataclasses
+import importlib.metadata
 import json
 import os
 import re
@@ -10,10 +11,10 @@ import time
 
 from oslo_config import cfg
 from oslo_log import log
-from pbr import version as pbr_version
 
 from imgsync import catalog
 from imgsync import conf as imgsync_conf
+from imgsync import config_check
 from imgsync import drivers as drivers_mod
 from imgsync import exceptions
 from imgsync import executor
@@ -21,6 +22,7 @@ from imgsync import glance as glance_mod
 from imgsync import locking
 from imgsync import metrics
 from imgsync import nova
+from imgsync import ordering
 from imgsync import redact
 from imgsync import reserved
 from imgsync import sync
@@ -173,7 +175,8 @@ def _driver(conf, available, name):
 
 
 def _version():
-    return pbr_version.VersionInfo("imgsync").version_string()
+    """The installed package's version, as pip shows it (e.g. 2.2.0 or 2.2.1.dev3)."""
+    return importlib.metadata.version("imgsync")
 
 
 def cmd_sync(conf, available):
@@ -311,7 +314,8 @@ def cmd_catalog(conf, available):
 
 
 def cmd_list_distros(conf, available):
-    for name, driver_cls in sorted(available.items()):
+    for name, driver_cls in sorted(available.items(),
+                                   key=lambda item: ordering.natural_key(item[0])):
         print(f"{name:<20} {driver_cls.display_name:<24} {driver_cls.upstream_url}")
     return EXIT_OK
 
@@ -338,31 +342,98 @@ def _terminate(signum, frame):
     raise SystemExit(128 + signum)
 
 
+DESCRIPTION = """\
+imgsync keeps an OpenStack cloud's public images up to date: it asks each configured
+distribution whether a new cloud image was released, streams it from upstream or a
+mirror, verifies it (signed checksums, format inspection) and publishes it in Glance,
+then rotates old versions out.
+
+Configuration: /etc/imgsync/imgsync.conf and /etc/imgsync/imgsync.conf.d/*.conf by
+default (--config-file, --config-dir); see etc/imgsync/imgsync.conf.sample.
+"""
+EPILOG = """\
+exit status: 0 all done; 1 one or more instances failed (the others were still
+processed); 2 a configuration or usage error.
+
+example: imgsync --config-file /etc/imgsync/imgsync.conf sync --dry-run
+"""
+VALUED = {"--config-file", "--config-dir", "--log-file", "--log-dir", "--log-config-append",
+          "--log-date-format", "--syslog-log-facility"}
+FLAGS = {"--debug", "-d", "--nodebug", "--use-syslog", "--use-journal", "--use-json",
+         "--strict-config", "--nostrict-config"}
+COMMANDS = ("sync", "check", "status", "catalog", "list-distros")
+
+
+def _globals_first(args):
+    """Move global options given after the sub-command (``sync --config-file F``) before
+    it, where oslo.config looks for them."""
+    index, skip = None, False
+    for position, arg in enumerate(args):
+        if skip:
+            skip = False
+        elif arg in VALUED:
+            skip = True
+        elif arg in COMMANDS:
+            index = position
+            break
+    if index is None:
+        return list(args)
+    moved, kept, rest = [], [], args[index + 1:]
+    position = 0
+    while position < len(rest):
+        arg = rest[position]
+        name = arg.split("=", 1)[0]
+        if arg in VALUED and position + 1 < len(rest):
+            moved += rest[position:position + 2]
+            position += 2
+            continue
+        (moved if name in VALUED or arg in FLAGS else kept).append(arg)
+        position += 1
+    return [*args[:index], *moved, args[index], *kept]
+
+
 def main(argv=None):
     conf = cfg.ConfigOpts()
     available = drivers_mod.available()
     conf.register_cli_opt(cfg.SubCommandOpt("command", title="commands",
                                             handler=_add_commands))
+    conf.register_cli_opt(cfg.BoolOpt(
+        "strict-config", default=False,
+        help="Make unknown options and groups in the configuration files errors (exit 2) "
+             "instead of warnings."))
     imgsync_conf.register_opts(conf, available)
     log.register_options(conf)
     conf.set_default("use_stderr", True)
-    args = sys.argv[1:] if argv is None else argv
+    args = _globals_first(sys.argv[1:] if argv is None else argv)
     try:
         _check_config_paths(args)
         try:
-            conf(args, project="imgsync", version=_version())
+            conf(args, project="imgsync", prog="imgsync", version=_version(),
+                 description=DESCRIPTION,
+                 epilog=EPILOG)
         except OSError as exc:   # e.g. a directory named *.conf in --config-dir
             raise exceptions.ConfigError(
                 f"cannot read the configuration: {exc.filename or ''}: "
                 f"{exc.strerror or exc}") from exc
         _register_instances(conf, available)
         _validate(conf)
+        unknown = config_check.unknown(conf) if conf.command.name != "list-distros" else []
+        if unknown and conf.strict_config:
+            raise exceptions.ConfigError(f"{unknown[0]} (--strict-config)"
+                                         + (f"; and {len(unknown) - 1} more"
+                                            if len(unknown) > 1 else ""))
     except (cfg.Error, exceptions.ConfigError) as exc:
         print(f"imgsync: {redact.text(exc)}", file=sys.stderr)
         return EXIT_CONFIG
     log.setup(conf, "imgsync")
     redact.install()
     signal.signal(signal.SIGTERM, _terminate)
+    for problem in unknown:
+        LOG.warning("%s", problem)
+    if conf.command.name != "list-distros" and not config_check.files(conf):
+        LOG.warning("no configuration file was read (none given with --config-file or "
+                    "--config-dir, and no imgsync.conf in /etc/imgsync, /etc, ~/.imgsync "
+                    "or ~/): running on defaults")
     try:
         return conf.command.handler(conf, available)
     except (cfg.Error, exceptions.ConfigError) as exc:
@@ -370,5 +441,8 @@ def main(argv=None):
         return EXIT_CONFIG
     except exceptions.ImgsyncError as exc:
         error = str(exc)
+    except BrokenPipeError:   # e.g. 'imgsync list-distros | head': the reader is done
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     LOG.error("%s", error)   # outside the handler, so oslo.log adds no second summary
     return EXIT_FAILED

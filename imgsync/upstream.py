@@ -32,6 +32,28 @@ RETRY_AFTER_MAX = 30
 IDENTITY = {"Accept-Encoding": "identity"}
 
 
+class _Retry(retry.Retry):
+    """urllib3's Retry, except that a host name that does not resolve is not retried:
+    that is a configuration error, not a passing one."""
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None,
+                  _stacktrace=None):
+        if isinstance(error, urllib3_exceptions.NameResolutionError):
+            raise urllib3_exceptions.MaxRetryError(_pool, url, error) from error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def _unreachable(shown, exc):
+    """One line for a request that got no answer; a host that does not resolve says so."""
+    cause = exc.args[0] if exc.args else None
+    reason = getattr(cause, "reason", None)
+    if isinstance(reason, urllib3_exceptions.NameResolutionError):
+        host = urllib.parse.urlsplit(shown).hostname
+        return exceptions.UpstreamError(f"cannot reach {shown}: the host name {host} does "
+                                        "not resolve (check base_url and DNS)")
+    return exceptions.UpstreamError(f"cannot reach {shown}: {redact.text(exc)}")
+
+
 class Upstream:
     """A requests session with timeouts, retries and limits, and errors that name the URL.
 
@@ -50,10 +72,10 @@ class Upstream:
         self.session = requests.Session()
         self.session.headers.update({"User-Agent": user_agent, **IDENTITY})
         self.session.hooks["response"].append(_no_downgrade)
-        policy = retry.Retry(total=retries, backoff_factor=1,
-                             status_forcelist=(429, 500, 502, 503, 504),
-                             allowed_methods=("GET", "HEAD"), raise_on_status=False,
-                             retry_after_max=RETRY_AFTER_MAX)
+        policy = _Retry(total=retries, backoff_factor=1,
+                        status_forcelist=(429, 500, 502, 503, 504),
+                        allowed_methods=("GET", "HEAD"), raise_on_status=False,
+                        retry_after_max=RETRY_AFTER_MAX)
         for scheme in ("http://", "https://"):
             self.session.mount(scheme, adapters.HTTPAdapter(max_retries=policy))
 
@@ -65,7 +87,7 @@ class Upstream:
         except exceptions.UpstreamError:
             raise
         except requests.RequestException as exc:
-            raise exceptions.UpstreamError(f"cannot reach {shown}: {redact.text(exc)}") from exc
+            raise _unreachable(shown, exc) from exc
         if response.status_code != 200:
             response.close()
             raise exceptions.UpstreamError(
@@ -113,7 +135,7 @@ class Upstream:
         except exceptions.UpstreamError:
             raise
         except requests.RequestException as exc:
-            raise exceptions.UpstreamError(f"cannot reach {shown}: {redact.text(exc)}") from exc
+            raise _unreachable(shown, exc) from exc
         response.close()
         if response.status_code != 200:
             raise exceptions.UpstreamError(

@@ -1,3 +1,5 @@
+import importlib.metadata
+
 import pytest
 
 from imgsync import cli
@@ -161,3 +163,47 @@ def test_a_failed_driver_exits_1_and_the_others_still_run(run, requests_mock, mo
     rows = [line.split()[:2] for line in out.splitlines()]
     assert rows == [["ubuntu-24.04", "failed"], ["ubuntu-22.04", "failed"]]
     assert "answered HTTP 503" in out and "build directories" in out
+
+
+def test_version_is_the_packages(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert capsys.readouterr().out.strip() == importlib.metadata.version("imgsync")
+
+
+def test_global_options_may_follow_the_sub_command():
+    assert cli._globals_first(["sync", "--config-file", "a.conf", "--dry-run", "--debug"]) == [
+        "--config-file", "a.conf", "--debug", "sync", "--dry-run"]
+    assert cli._globals_first(["--config-file", "sync", "check", "--config-dir=d"]) == [
+        "--config-file", "sync", "--config-dir=d", "check"]
+    assert cli._globals_first(["--help"]) == ["--help"]
+
+
+def test_list_distros_sorts_naturally(capsys):
+    assert cli.main(["list-distros"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert names.index("almalinux-8") < names.index("almalinux-9") < names.index("almalinux-10")
+
+
+def test_unknown_options_and_groups_warn_with_a_suggestion_or_fail_strictly(tmp_path, capsys):
+    config = tmp_path / "imgsync.conf"
+    config.write_text("[DEFAULT]\ndistributions = cirros\nhttp_retires = 2\n"
+                      "[cirros]\nbase_ulr = http://127.0.0.1/\n[ubunut-24.04]\nversions = 1\n"
+                      "[keystone_auth]\nauth_type = password\nusername = u\n")
+    assert cli.main(["--config-file", str(config), "--strict-config", "sync"]) == 2
+    error = capsys.readouterr().err
+    assert "unknown option [DEFAULT] http_retires (did you mean http_retries?)" in error
+    assert "(did you mean http_retries?) (--strict-config); and 2 more" in error
+    assert cli.main(["--config-file", str(config), "sync"]) == 2   # no auth_url
+    warned = capsys.readouterr().err
+    assert "unknown option [cirros] base_ulr (did you mean base_url?)" in warned
+    assert "unknown group [ubunut-24.04] (did you mean ubuntu-24.04?)" in warned
+    assert "username" not in warned   # the password plugin's option
+    assert "imgsync: [keystone_auth]: Auth plugin requires parameters" in warned
+
+
+def test_a_run_without_any_configuration_file_says_so(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(cli.config_check, "files", lambda conf: [])
+    assert cli.main(["sync"]) == 2
+    assert "no configuration file was read" in capsys.readouterr().err

@@ -1,5 +1,7 @@
 """Limits of every upstream request (the misbehaving servers are in tests/functional)."""
 
+import socket
+
 import pytest
 
 from imgsync import exceptions
@@ -85,3 +87,20 @@ def test_a_redirect_within_https_is_followed(requests_mock):
                       headers={"Location": "https://cdn.test/SHA256SUMS"})
     requests_mock.get("https://cdn.test/SHA256SUMS", text="ok")
     assert upstream().get_bytes("https://mirror.test/x/SHA256SUMS") == b"ok"
+
+
+def test_a_host_that_does_not_resolve_is_tried_once_with_one_clear_line(monkeypatch):
+    calls = []
+
+    def getaddrinfo(host, *args, **kwargs):
+        calls.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    client = upstream_mod.Upstream(timeout=5, retries=3)
+    with pytest.raises(exceptions.UpstreamError) as caught:
+        client.get_text("http://mirror.example.invalid/ubuntu/")
+    assert calls == ["mirror.example.invalid"]
+    assert str(caught.value) == (
+        "cannot reach http://mirror.example.invalid/ubuntu/: the host name "
+        "mirror.example.invalid does not resolve (check base_url and DNS)")
