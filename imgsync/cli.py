@@ -1,6 +1,6 @@
-"""The ``imgsync`` command: sync, check, catalog and list-distros."""
+"""The ``imgsync`` command: sync, check, status, catalog and list-distros."""
 
-import dataclasses
+import datetime
 import importlib.metadata
 import json
 import os
@@ -23,7 +23,9 @@ from imgsync import locking
 from imgsync import metrics
 from imgsync import nova
 from imgsync import ordering
+from imgsync import plan
 from imgsync import redact
+from imgsync import report
 from imgsync import reserved
 from imgsync import sync
 from imgsync import upstream as upstream_mod
@@ -58,8 +60,16 @@ def _add_commands(subparsers):
                                                  "configured driver (no Glance needed)")
     parser.add_argument("--distributions", type=_csv, dest="only",
                         help="comma-separated drivers instead of [DEFAULT] distributions")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.set_defaults(handler=cmd_check)
+
+    parser = subparsers.add_parser("status", help="per instance and Glance, upstream's newest "
+                                                  "build against Glance's: in-sync, behind or "
+                                                  "failing (downloads no image)")
+    parser.add_argument("--distributions", type=_csv, dest="only",
+                        help="comma-separated instances instead of [DEFAULT] distributions")
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.set_defaults(handler=cmd_status)
 
     parser = subparsers.add_parser("catalog", help="write openstack-image-manager catalog files "
                                                    "of upstream's releases (no Glance needed)")
@@ -174,6 +184,11 @@ def _driver(conf, available, name):
     return driver
 
 
+def _driver_name(conf, available, name):
+    """The installed driver instance ``name`` uses."""
+    return name if name in available else conf[name].driver
+
+
 def _version():
     """The installed package's version, as pip shows it (e.g. 2.2.0 or 2.2.1.dev3)."""
     return importlib.metadata.version("imgsync")
@@ -186,21 +201,11 @@ def cmd_sync(conf, available):
     LOG.info("syncing %s into Glance at %s", ", ".join(d.name for d in selected),
              ", ".join(f"{t.glance.endpoint()}{f' ({t.name})' if t.name else ''}"
                        for t in targets))
-    settings = sync.Settings(
-        prefix=conf.prefix, visibility=conf.visibility,
-        max_image_size=conf.max_image_size * 1024 ** 3, upload_method=conf.upload_method,
-        web_download_unverified=conf.web_download_unverified,
-        pending_grace_period=conf.pending_grace_period, same_image_id=conf.same_image_id,
-        behind_timeout=conf.glance.behind_timeout)
     with _locks(conf) as locks:
-        syncer = sync.Syncer(targets, settings, locks, dry_run=conf.command.dry_run)
+        syncer = sync.Syncer(targets, _settings(conf), locks, dry_run=conf.command.dry_run)
         results = sync.run(selected, syncer, workers=conf.workers)
-    if conf.command.format == "json":
-        print(redact.text(json.dumps(
-            {"results": [dataclasses.asdict(result) for result in results]}, indent=2)))
-    else:
-        for result in results:
-            print(redact.text(_row(result)))
+    report.show(results, time.time() - started, conf.command.format,
+                {d.name: _driver_name(conf, available, d.name) for d in selected})
     if conf.metrics_file and not conf.command.dry_run:
         metrics.write(conf.metrics_file, results, started, time.time(),
                       [d.name for d in selected])
@@ -209,6 +214,15 @@ def cmd_sync(conf, available):
     for target in targets:
         _warn_foreign(target.glance.foreign)
     return EXIT_FAILED if any(r.action == executor.FAILED for r in results) else EXIT_OK
+
+
+def _settings(conf):
+    return sync.Settings(
+        prefix=conf.prefix, visibility=conf.visibility,
+        max_image_size=conf.max_image_size * 1024 ** 3, upload_method=conf.upload_method,
+        web_download_unverified=conf.web_download_unverified,
+        pending_grace_period=conf.pending_grace_period, same_image_id=conf.same_image_id,
+        behind_timeout=conf.glance.behind_timeout)
 
 
 def _targets(conf):
@@ -226,18 +240,6 @@ def _targets(conf):
             in_use = nova.ServersInUse(connection) if conf.skip_images_in_use else None
             targets.append(sync.Target(name, glance, in_use))
     return targets
-
-
-def _row(result):
-    """One line of ``sync``'s output; a plan's, a skip's and a keep's say why."""
-    detail = f"{result.name} {result.image_id}".strip()
-    if result.error:
-        detail = f"{detail}: {result.error}" if detail else result.error
-    elif result.reason and not result.action.endswith(("ed", "up-to-date")):
-        detail = f"{detail} ({result.reason})"
-    target = f"[{result.target}] " if result.target else ""
-    return (f"{result.distro:<20} {result.action:<13} {result.version:<14} "
-            f"{result.architecture or '-':<8} {target}{detail}")
 
 
 def _warn_foreign(foreign):
@@ -296,6 +298,45 @@ def cmd_check(conf, available):
                 line = f"{row['distro']:<20} {row['version']:<14} {row['build_date']}  {row['url']}"
             print(redact.text(line))
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_status(conf, available):
+    """Compare without changing anything: exit 1 when an instance or a Glance fails."""
+    selected = _selected(conf, available)
+    targets = _targets(conf)
+    settings, now = _settings(conf), datetime.datetime.now(datetime.timezone.utc)
+    rows = []
+    for driver in selected:
+        try:
+            releases = driver.releases()
+        except exceptions.ImgsyncError as exc:
+            LOG.error("%s: %s", driver.name, exc)
+            rows.append(_status_row(driver.name, "", None, None, "failing", str(exc)))
+            continue
+        for target in targets:
+            try:
+                images = target.glance.synced_images(driver.name)
+                actions = plan.plan(releases, images, target.glance.project_id(),
+                                    sync.policy(settings, driver.conf), now).actions
+            except exceptions.ImgsyncError as exc:
+                LOG.error("%s: %s", driver.name, exc)
+                rows.append(_status_row(driver.name, target.name, releases, None, "failing",
+                                        str(exc)))
+                continue
+            held = [i["imgsync.version"] for i in images
+                    if plan.is_finished(i) and "imgsync.version" in i]
+            newest = max(held, key=ordering.natural_key, default=None)
+            behind = any(a.kind == plan.UPLOAD for a in actions)
+            rows.append(_status_row(driver.name, target.name, releases, newest,
+                                    "behind" if behind else "in-sync", ""))
+    report.status(rows, conf.command.format)
+    return EXIT_FAILED if any(r["state"] == "failing" for r in rows) else EXIT_OK
+
+
+def _status_row(instance, target, releases, glance, state, error):
+    newest = max((r.version for r in releases or []), key=ordering.natural_key, default=None)
+    return {"instance": instance, "target": target, "upstream": newest, "glance": glance,
+            "state": state, "error": error}
 
 
 def cmd_catalog(conf, available):

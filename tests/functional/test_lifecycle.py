@@ -1,11 +1,13 @@
 """Safe publication and image lifecycle, against the real Glance."""
 
 import json
+import pathlib
 import shutil
 import signal
 import subprocess
 import threading
 
+import jsonschema
 import pytest
 
 from tests.functional import checks
@@ -223,9 +225,17 @@ def test_in_use_check_without_nova_expires_nothing(glance, mirror, write_config,
     assert state == {"20240401": ("active", False), "20240501": ("active", False)}
 
 
+SCHEMA = json.loads((pathlib.Path(__file__).parents[2] / "etc/imgsync/report.schema.json")
+                    .read_text())
+
+
 def sync_actions(imgsync, config, *options):
+    """Run sync with JSON output, checked against etc/imgsync/report.schema.json."""
     run = imgsync("--config-file", config, "sync", "--format", "json", *options)
-    return run, json.loads(run.stdout)["results"]
+    document = json.loads(run.stdout)
+    jsonschema.validate(document, SCHEMA)
+    assert document["summary"]["bytes"] == sum(r["bytes"] for r in document["results"])
+    return run, document["results"]
 
 
 def test_the_run_does_what_the_dry_run_planned_and_a_failed_upload_costs_only_its_own(
@@ -284,3 +294,32 @@ def test_the_run_does_what_the_dry_run_planned_and_a_failed_upload_costs_only_it
     names = sorted((i["name"], i["os_hidden"]) for i in glance.images())
     assert names == sorted([(stable[a], False) for a in stable]
                            + [(versioned[a], True) for a in stable])
+
+
+def test_status_says_in_sync_behind_or_failing_without_downloading(glance, mirror, write_config,
+                                                                   imgsync):
+    root = mirror.root / "ubuntu"
+    config = write_config([UBUNTU])
+    mirror_mod.add_ubuntu_build(root, "24.04", "20240401")
+    assert imgsync("--config-file", config, "sync").returncode == 0
+
+    def status():
+        run = imgsync("--config-file", config, "status", "--format", "json")
+        return run, json.loads(run.stdout)["instances"]
+
+    run, rows = status()
+    assert run.returncode == 0, run.stderr
+    assert [(r["instance"], r["upstream"], r["glance"], r["state"]) for r in rows] == [
+        (UBUNTU, "20240401", "20240401", "in-sync")]
+    mirror_mod.add_ubuntu_build(root, "24.04", "20240501")
+    mirror.requests.clear()
+    run, rows = status()
+    assert run.returncode == 0 and [(r["upstream"], r["glance"], r["state"]) for r in rows] == [
+        ("20240501", "20240401", "behind")]
+    assert mirror.image_requests() == []
+    mirror.fault("SHA256SUMS", status=503)
+    run, rows = status()
+    assert run.returncode == 1 and rows[0]["state"] == "failing" and "503" in rows[0]["error"]
+    table = imgsync("--config-file", config, "status").stdout.splitlines()
+    assert table[0].split() == ["INSTANCE", "TARGET", "UPSTREAM", "GLANCE", "STATE"]
+    assert table[1].split()[:2] == [UBUNTU, "-"] and "failing" in table[1]

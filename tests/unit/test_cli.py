@@ -160,8 +160,10 @@ def test_a_failed_driver_exits_1_and_the_others_still_run(run, requests_mock, mo
         "[ubuntu-24.04]\nbase_url = http://a.test/ubuntu/\n"
         "[ubuntu-22.04]\nbase_url = http://b.test/ubuntu/\n", "sync")
     assert code == 1, out + err
-    rows = [line.split()[:2] for line in out.splitlines()]
+    rows = [line.split()[:2] for line in out.splitlines()[1:-1]]   # header, summary
     assert rows == [["ubuntu-24.04", "failed"], ["ubuntu-22.04", "failed"]]
+    assert out.splitlines()[0].split()[:2] == ["INSTANCE", "ACTION"]
+    assert out.splitlines()[-1].startswith("2 actions (2 failed); 0.0 MiB transferred in ")
     assert "answered HTTP 503" in out and "build directories" in out
 
 
