@@ -5,6 +5,7 @@ import concurrent.futures
 import dataclasses
 import datetime
 import logging
+import threading
 
 from imgsync import exceptions
 from imgsync import executor as executor_mod
@@ -60,25 +61,50 @@ class Syncer:
         self.uploaders = {t.name: upload_mod.Uploader(t.glance, settings) for t in targets}
         self.executors = {t.name: executor_mod.Executor(t.glance, t.name, dry_run=dry_run)
                           for t in targets}
+        self._listings = {}
+        self._listed = threading.Lock()
+
+    def _listing(self, target):
+        """All of imgsync's images in ``target`` by instance, listed once per run."""
+        with self._listed:
+            if target.name not in self._listings:
+                by_distro = {}
+                for image in target.glance.synced_images():
+                    by_distro.setdefault(image.get("imgsync.distro"), []).append(image)
+                self._listings[target.name] = by_distro
+            return self._listings[target.name]
 
     def plan(self, target, driver, releases):
-        """The plan of one instance in one target, from upstream's releases and its images."""
-        images = target.glance.synced_images(driver.name)
-        planned = plan_mod.plan(releases, images, target.glance.project_id(),
-                                policy(self.settings, driver.conf),
-                                datetime.datetime.now(datetime.timezone.utc))
+        """The plan of one instance in one target, from upstream's releases and its images.
+
+        A run lists each Glance once for all its instances; a plan that would change
+        anything is made again from a listing taken under the instance's lock, since
+        another run may have synced the instance meanwhile.
+        """
+        planned = self._plan(target, driver, releases,
+                             self._listing(target).get(driver.name, []))
+        if any(a.kind not in plan_mod.INFORMATIVE for a in planned.actions):
+            planned = self._plan(target, driver, releases,
+                                 target.glance.synced_images(driver.name))
         for warning in planned.warnings:
             LOG.warning("%s: %s", driver.name, warning)
         if target.in_use:
             return _mark_in_use(planned.actions, target.in_use)
         return planned.actions
 
-    def sync(self, driver):
+    def _plan(self, target, driver, releases, images):
+        return plan_mod.plan(releases, images, target.glance.project_id(),
+                             policy(self.settings, driver.conf),
+                             datetime.datetime.now(datetime.timezone.utc))
+
+    def sync(self, driver, releases=None):
+        """Sync one instance under its lock; ``releases``, when given, are its releases
+        as fetched beforehand (a callable that returns or raises them)."""
         with self.locks.hold(driver.name) as held:
             if not held:
                 LOG.warning("%s: another imgsync run holds its lock; skipped", driver.name)
                 return [executor_mod.Result(driver.name, executor_mod.LOCKED)]
-            releases = driver.releases()
+            releases = releases() if releases else driver.releases()
             plans, results = {}, []
             for target in self.targets:
                 try:
@@ -132,12 +158,14 @@ def run(drivers, syncer, workers=1):
     upload under way and its image is removed; with more, a SIGTERM lets the running
     instances finish (an image a SIGKILL leaves pending is cleaned by a later run).
     """
+    fetched = _prefetch(drivers)
     if workers == 1:
-        done = map(lambda d: _sync_one(d, syncer), drivers)
+        done = map(lambda d: _sync_one(d, syncer, fetched.get(d.name)), drivers)
         return [result for results in done for result in results]
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers,
                                                thread_name_prefix="imgsync-instance") as pool:
-        futures = [pool.submit(_sync_one, driver, syncer) for driver in drivers]
+        futures = [pool.submit(_sync_one, driver, syncer, fetched.get(driver.name))
+                   for driver in drivers]
         try:
             return [result for future in futures for result in future.result()]
         except BaseException:
@@ -145,9 +173,26 @@ def run(drivers, syncer, workers=1):
             raise
 
 
-def _sync_one(driver, syncer):
+PREFETCH = 8
+"""Instances whose upstream is asked at once, before the syncs."""
+
+
+def _prefetch(drivers):
+    """Ask every instance's upstream for its releases at once: a run that finds nothing
+    new then costs about one upstream round trip, not one per instance. Returns, by
+    instance, a callable that returns the releases or raises what fetching them raised."""
+    if len(drivers) < 2:
+        return {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(PREFETCH, len(drivers)),
+                                               thread_name_prefix="imgsync-check") as pool:
+        futures = {d.name: pool.submit(d.releases) for d in drivers}
+        concurrent.futures.wait(futures.values())
+    return {name: future.result for name, future in futures.items()}
+
+
+def _sync_one(driver, syncer, releases=None):
     try:
-        return syncer.sync(driver)
+        return syncer.sync(driver, releases)
     except exceptions.ImgsyncError as exc:
         error = str(exc)
     except Exception as exc:  # a driver bug must not stop the other drivers

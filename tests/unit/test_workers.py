@@ -3,6 +3,8 @@
 import threading
 import types
 
+import pytest
+
 from imgsync import exceptions
 from imgsync import executor
 from imgsync import sync
@@ -15,8 +17,9 @@ class Syncer:
         self.b_started = threading.Event()
         self.threads = set()
 
-    def sync(self, driver):
+    def sync(self, driver, releases=None):
         self.threads.add(threading.current_thread().name)
+        assert releases() == [f"{driver.name}-release"]
         if driver.name == "a" and not self.b_started.wait(10):
             raise exceptions.ImgsyncError("b never started alongside a")
         if driver.name == "b":
@@ -27,7 +30,8 @@ class Syncer:
 
 
 def drivers(*names):
-    return [types.SimpleNamespace(name=name) for name in names]
+    return [types.SimpleNamespace(name=name, releases=lambda name=name: [f"{name}-release"])
+            for name in names]
 
 
 def test_workers_sync_instances_at_once_and_keep_their_order():
@@ -44,3 +48,27 @@ def test_one_worker_syncs_in_the_main_thread():
     results = sync.run(drivers("b", "a"), syncer, workers=1)
     assert [r.action for r in results] == ["up-to-date", "up-to-date"]
     assert syncer.threads == {threading.main_thread().name}
+
+
+def test_every_upstream_is_asked_at_once_before_the_syncs():
+    started, both = [], threading.Barrier(2, timeout=10)
+
+    def releases(name):
+        started.append(name)
+        both.wait()   # returns only when the other instance's upstream is asked too
+        return [name]
+
+    fetched = sync._prefetch([types.SimpleNamespace(name=n, releases=lambda n=n: releases(n))
+                              for n in ("a", "b")])
+    assert sorted(started) == ["a", "b"] and fetched["a"]() == ["a"]
+
+
+def test_a_failing_upstream_is_raised_by_its_own_sync():
+    def broken():
+        raise exceptions.UpstreamError("http://127.0.0.1/x answered HTTP 503")
+
+    fetched = sync._prefetch([types.SimpleNamespace(name="x", releases=broken),
+                              types.SimpleNamespace(name="y", releases=lambda: [])])
+    assert fetched["y"]() == []
+    with pytest.raises(exceptions.UpstreamError, match="HTTP 503"):
+        fetched["x"]()

@@ -1,0 +1,56 @@
+"""A run where nothing changed: one Glance listing for every instance."""
+
+import contextlib
+import types
+
+from imgsync import glance as glance_mod
+from imgsync import sync
+from tests.unit import fake_glance
+from tests.unit import test_plan as plans
+
+
+class Locks:
+    @contextlib.contextmanager
+    def hold(self, name):
+        yield True
+
+
+def instance(name, *versions):
+    releases = [plans.rel(v) for v in versions]
+    for release in releases:
+        object.__setattr__(release, "distro", name)
+    conf = types.SimpleNamespace(keep_versions=3, versions=1, expire_action="hide",
+                                 latest_name=False)
+    return types.SimpleNamespace(name=name, conf=conf, releases=lambda: releases,
+                                 upstream=None)
+
+
+def image(image_id, distro, version):
+    return {**plans.img(image_id, version, owner="imgsync-project"), "source": "imgsync",
+            "imgsync.distro": distro}
+
+
+def listings(proxy):
+    return [path for method, path, _ in proxy.calls if method == "GET"
+            and path.startswith("/images?")]
+
+
+def test_nothing_new_lists_glance_once_for_all_instances():
+    proxy = fake_glance.FakeProxy([image(f"i{n}", f"d{n}", "3") for n in range(10)])
+    target = sync.Target("", glance_mod.Glance(proxy, poll_interval=0))
+    syncer = sync.Syncer([target], sync.Settings(), Locks(), dry_run=True)
+    results = sync.run([instance(f"d{n}", "3") for n in range(10)], syncer)
+    assert [r.action for r in results] == ["up-to-date"] * 10
+    assert len(listings(proxy)) == 2   # once, of hidden and of visible images
+    assert all("imgsync.distro" not in path for path in listings(proxy))
+
+
+def test_an_instance_with_something_to_do_is_listed_again_under_its_lock():
+    proxy = fake_glance.FakeProxy([image("i1", "d1", "3"), image("i2", "d2", "2")])
+    target = sync.Target("", glance_mod.Glance(proxy, poll_interval=0))
+    syncer = sync.Syncer([target], sync.Settings(), Locks(), dry_run=True)
+    results = sync.run([instance("d1", "3"), instance("d2", "3")], syncer)
+    assert [(r.distro, r.action) for r in results] == [("d1", "up-to-date"),
+                                                       ("d2", "would-upload")]
+    again = [path for path in listings(proxy) if "imgsync.distro=d2" in path]
+    assert len(listings(proxy)) == 4 and len(again) == 2
