@@ -85,8 +85,6 @@ def _deliver(delivery, method, image_id, branch, body, outcomes, release, starte
                                                 stage=method == "glance-direct")
             finally:
                 branch.closed.set()
-            if branch.dropped:   # its data may have ended with the others' done
-                raise branch.dropped
             delivery.uploader.finish(image_id, method, body.sent())
         record(image_id, body.bytes_read, method)
 

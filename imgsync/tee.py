@@ -52,8 +52,8 @@ class Branch:
             self.closed.set()
 
     def _end(self, error):
-        """End the branch with ``error``, dropping data it has not read yet: a body
-        that ends in an error is never complete anyway."""
+        """End a branch that fell behind with ``error``, dropping the data it has not
+        read yet."""
         while True:
             try:
                 self.queue.put_nowait(error)
@@ -83,8 +83,8 @@ class Tee:
     def feed(self):
         """Read the body to its end, handing each chunk to every open branch.
 
-        Raises the body's error after handing it to the branches; returns when the
-        body ended well or every branch has closed.
+        Raises the body's error after handing it to the branches, behind the data they
+        were given; returns when the body ended well or every branch has closed.
         """
         try:
             for chunk in self.body:
@@ -94,8 +94,8 @@ class Tee:
                 for branch in live:
                     self._put(branch, chunk)
         except BaseException as exc:
-            for branch in self.branches:
-                branch._end(exc)
+            for branch in self.branches:   # after the data it has: the reader sees it all
+                self._put(branch, exc)
             raise
         for branch in self.branches:
             self._put(branch, _END)
