@@ -208,7 +208,7 @@ def cmd_sync(conf, available):
                 {d.name: _driver_name(conf, available, d.name) for d in selected})
     if conf.metrics_file and not conf.command.dry_run:
         metrics.write(conf.metrics_file, results, started, time.time(),
-                      [d.name for d in selected])
+                      [d.name for d in selected], images=_image_states(targets[0].glance))
     if conf.catalog_dir and not conf.command.dry_run:
         _write_glance_catalog(conf, available, targets[0].glance, [d.name for d in selected])
     for target in targets:
@@ -240,6 +240,24 @@ def _targets(conf):
             in_use = nova.ServersInUse(connection) if conf.skip_images_in_use else None
             targets.append(sync.Target(name, glance, in_use))
     return targets
+
+
+def _image_states(glance):
+    """imgsync's images in ``glance``, counted by instance and state; None when Glance
+    cannot list them now (the metrics then go without)."""
+    try:
+        images = glance.synced_images()
+    except exceptions.ImgsyncError as exc:
+        LOG.warning("metrics without imgsync_images: %s", exc)
+        return None
+    states = {}
+    for image in images:
+        state = ("pending" if plan.is_pending(image) else
+                 "deactivated" if image.get("status") == "deactivated" else
+                 "hidden" if image.get("os_hidden") else image.get("status", "unknown"))
+        counts = states.setdefault(image.get("imgsync.distro") or "", {})
+        counts[state] = counts.get(state, 0) + 1
+    return states
 
 
 def _warn_foreign(foreign):

@@ -60,7 +60,7 @@ ACTIONS = (*executor.DONE.values(), *plan.INFORMATIVE,
 """Actions reported for every instance of a run, 0 when none ended so."""
 
 
-def write(path, results, started, finished, instances, previous=None):
+def write(path, results, started, finished, instances, previous=None, images=None):
     """Replace the metrics file ``path`` with those of this run.
 
     ``results`` are the run's executor Results, ``instances`` the names of its instances,
@@ -69,7 +69,10 @@ def write(path, results, started, finished, instances, previous=None):
     """
     samples = _previous(path, previous)
     registry = CollectorRegistry()
-    registry.register(_Families(_families(results, started, finished, instances, samples)))
+    families = _families(results, started, finished, instances, samples)
+    if images is not None:
+        families.append(_images(images))
+    registry.register(_Families(families))
     try:
         _replace(os.fspath(path), generate_latest(registry))
     except OSError as exc:
@@ -155,6 +158,17 @@ def _actions(ran, counts):
     for distro in ran:
         for action in dict.fromkeys([*ACTIONS, *sorted(counts[distro])]):
             family.add_metric([distro, action], counts[distro][action])
+    return family
+
+
+def _images(images):
+    """``imgsync_images{distro,state}`` from ``images``: distro -> state -> count."""
+    family = GaugeMetricFamily("imgsync_images", "imgsync's images in Glance after the run, "
+                               "by state (active, hidden, deactivated, pending).",
+                               labels=["distro", "state"])
+    for distro, states in sorted(images.items()):
+        for state, count in sorted(states.items()):
+            family.add_metric([distro, state], count)
     return family
 
 

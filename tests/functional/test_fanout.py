@@ -119,6 +119,7 @@ def test_a_failing_or_stalled_target_is_cleaned_and_the_other_completes(
         metrics = samples(prom)
         assert metrics["imgsync_up", (("distro", UBUNTU),)] == 1
         assert metrics["imgsync_transferred_bytes_total", ()] == 4 * path.stat().st_size
+        assert metrics["imgsync_images", (("distro", UBUNTU), ("state", "active"))] == 1
 
 
 def samples(path):

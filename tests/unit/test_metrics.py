@@ -145,3 +145,14 @@ def test_a_directory_not_writable_is_one_line(path, monkeypatch):
     assert "\n" not in message and str(path) in message and "[DEFAULT] metrics_file" in message
     assert message.endswith("Permission denied")
     assert not path.exists()
+
+
+def test_images_by_state_are_written_when_given(tmp_path):
+    path = tmp_path / "imgsync.prom"
+    metrics.write(path, [], 1.0, 2.0, ["ubuntu-24.04"],
+                  images={"ubuntu-24.04": {"active": 2, "hidden": 1}})
+    found = {(s.name, tuple(sorted(s.labels.items()))): s.value
+             for family in parser.text_string_to_metric_families(path.read_text())
+             for s in family.samples if s.name == "imgsync_images"}
+    assert found == {("imgsync_images", (("distro", "ubuntu-24.04"), ("state", "active"))): 2,
+                     ("imgsync_images", (("distro", "ubuntu-24.04"), ("state", "hidden"))): 1}
