@@ -41,10 +41,10 @@ def show_images(stack):
               f"  {image['visibility']:<7} imgsync.sha256={image['imgsync.sha256'][:16]}...")
 
 
-def run(config, env):
-    command = [sys.executable, "-m", "imgsync", "--config-file", str(config), "sync"]
-    print("\n$ imgsync --config-file", config, "sync", flush=True)
-    return subprocess.run(command, env=env).returncode
+def run(config, env, command="sync"):
+    print("\n$ imgsync --config-file", config, command, flush=True)
+    return subprocess.run([sys.executable, "-m", "imgsync", "--config-file", str(config),
+                           command], env=env).returncode
 
 
 def main():
@@ -53,9 +53,12 @@ def main():
         print("Building a sample Ubuntu mirror with real qcow2 images...")
         for series, serial in (("22.04", "20240101"), ("24.04", "20240423")):
             mirror_mod.add_ubuntu_build(tmp / "mirror/ubuntu", series, serial)
-        print("Starting Keystone and Glance on 127.0.0.1 (first run installs them)...",
-              flush=True)
-        venv = stack_mod.ensure_service_venv()
+        venv = stack_mod.default_service_venv()
+        if not stack_mod._venv_ready(venv):
+            print(f"Installing {', '.join(stack_mod.SERVICE_PACKAGES)} from wheels into "
+                  f"{venv} (once; a few minutes)...", flush=True)
+        venv = stack_mod.ensure_service_venv(venv)
+        print("Starting Keystone and Glance on 127.0.0.1...", flush=True)
         with mirror_mod.Mirror(tmp / "mirror") as mirror, \
                 stack_mod.OpenStackStack(tmp / "openstack", venv=venv) as stack:
             clouds = stack.clouds_yaml(tmp / "clouds.yaml", "demo")
@@ -68,6 +71,8 @@ def main():
             print("\nA second run finds everything up to date and downloads no image:")
             codes.append(run(config, env))
             show_images(stack)
+            print("\nWhat upstream has against what Glance holds:")
+            codes.append(run(config, env, "status"))
         return max(codes)
 
 
