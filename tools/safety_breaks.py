@@ -2,7 +2,7 @@
 
 Applies one break at a time to the source tree, runs the unit tests (tests/unit) and
 restores the file; prints KILLED or SURVIVED per break and exits 1 if any survived.
-Run from the repository root: python tools/safety_breaks.py
+Run from the repository root: python tools/safety_breaks.py [part of a break's name]
 """
 
 import pathlib
@@ -42,8 +42,7 @@ MUTANTS = [
     ("images in use expired", "imgsync/plan.py",
      "if action.kind in EXPIRE_ACTIONS and action.image_id in in_use:", "if False:"),
     ("a target's branch not ended by the body's error", "imgsync/tee.py",
-     "            for branch in self.branches:\n                branch._end(exc)\n",
-     "            pass\n"),
+     "                self._put(branch, exc)\n", "                pass\n"),
     ("the end of a body drops queued data", "imgsync/tee.py",
      "            self._put(branch, _END)", "            branch._end(_END)"),
     ("a failing target not cleaned", "imgsync/upload.py",
@@ -54,7 +53,9 @@ MUTANTS = [
      "return EXIT_OK"),
 ]
 survived = 0
-for name, path, old, new in MUTANTS:
+only = sys.argv[1] if len(sys.argv) > 1 else ""
+"""Run only the breaks whose name contains this (all by default)."""
+for name, path, old, new in (m for m in MUTANTS if only in m[0]):
     p = pathlib.Path(path)
     text = p.read_text()
     assert old in text, (name, old)
