@@ -50,10 +50,9 @@ def _pieces(decompressor, data, size):
 
 
 def _unused(decompressor):
-    """Input after the end of the stream (zlib may hold some of it as unconsumed_tail)."""
-    if not decompressor.eof:
-        return b""
-    return decompressor.unused_data + getattr(decompressor, "unconsumed_tail", b"")
+    """Input after the end of the stream. (Once a zlib stream ended, its unconsumed_tail
+    may repeat unused_data: adding it would decompress the next gzip member twice.)"""
+    return decompressor.unused_data if decompressor.eof else b""
 
 
 class Decompressing:

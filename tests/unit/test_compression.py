@@ -140,3 +140,18 @@ def test_the_parallel_decompressor_is_used_when_installed(monkeypatch):
     assert compression.parallel_command("gz") is None
     monkeypatch.setattr(compression.shutil, "which", lambda name: None)
     assert compression.parallel_command("bz2") is None
+
+
+
+def test_a_small_member_after_a_large_one_is_decompressed_once():
+    first, second = bytes(10 << 20), b"hello world" * 100
+    packed = gzip.compress(first) + gzip.compress(second)
+    out = b"".join(compression.Decompressing(iter([packed]), "gz", "u", 10 ** 9))
+    assert out == first + second
+
+
+def test_many_members_do_not_blow_up():
+    members = [bytes(1 << 20)] * 6
+    packed = b"".join(gzip.compress(m) for m in members)
+    out = compression.Decompressing(iter([packed]), "gz", "u", 10 ** 9)
+    assert sum(map(len, out)) == 6 << 20
