@@ -106,25 +106,31 @@ class Decompressing:
 
     def _piped(self):
         """Through ``command``: a thread writes the compressed data to its stdin, this
-        generator reads its output. An error of the source (a checksum mismatch) is
-        raised once the output ends; its last chunk was then never written."""
+        generator reads its output. The source is always read to its end, so it is
+        verified even when the decompressor stops reading early (lbzip2 does after the
+        end of the stream); data after the end other than zeros is an error, as in
+        Python's path. An error of the source (a checksum mismatch) is raised once the
+        output ends; its last chunk was then never written."""
         process = subprocess.Popen(self.command, stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        failed = []
-        writer = threading.Thread(target=self._write, args=(process, failed),
+        state = {"failed": None, "unread": False, "done": False}
+        writer = threading.Thread(target=self._write, args=(process, state),
                                   name="imgsync-decompress", daemon=True)
         writer.start()
         try:
             while piece := process.stdout.read1(self.piece_size):
                 yield from self._counted(piece)
             writer.join()
-            if failed:
-                raise failed[0]
+            if state["failed"]:
+                raise state["failed"]
             if process.wait() != 0:
                 message = process.stderr.read(2000).decode(errors="replace").strip()
                 raise exceptions.UpstreamError(
                     f"{self.url}: corrupt {self.kind} data: "
                     f"{message.splitlines()[-1] if message else process.returncode}")
+            if state["unread"] or not state["done"]:
+                raise exceptions.UpstreamError(
+                    f"{self.url}: corrupt {self.kind} data: data after the end of the stream")
         finally:
             if process.poll() is None:
                 process.kill()
@@ -133,14 +139,22 @@ class Decompressing:
             for pipe in (process.stdout, process.stderr):
                 pipe.close()
 
-    def _write(self, process, failed):
+    def _write(self, process, state):
+        """Write the source to the decompressor; once it stops reading, go on reading
+        the source (to verify it) and note whether anything but zeros was left unread."""
+        writing = True
         try:
             for chunk in self.source:
-                process.stdin.write(chunk)
-        except BrokenPipeError:
-            pass   # the decompressor stopped: its exit status says why
+                if writing:
+                    try:
+                        process.stdin.write(chunk)
+                        continue
+                    except BrokenPipeError:
+                        writing = False
+                state["unread"] = state["unread"] or bool(chunk.strip(b"\0"))
+            state["done"] = True
         except BaseException as exc:  # raised in the reading generator
-            failed.append(exc)
+            state["failed"] = exc
         finally:
             try:
                 process.stdin.close()

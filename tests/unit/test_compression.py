@@ -155,3 +155,22 @@ def test_many_members_do_not_blow_up():
     packed = b"".join(gzip.compress(m) for m in members)
     out = compression.Decompressing(iter([packed]), "gz", "u", 10 ** 9)
     assert sum(map(len, out)) == 6 << 20
+
+
+@needs_lbzip2
+@pytest.mark.parametrize("trailing", [bytes(8 << 20), b"\x01" * (8 << 20)])
+def test_lbzip2_stopping_early_still_has_the_whole_stream_verified(trailing):
+    """lbzip2 stops reading at the end of the bz2 stream: what follows (more than a pipe
+    holds) must still be read and verified, and anything but zeros is an error."""
+    packed = bz2.compress(DATA) + trailing
+    good = hashlib.sha256(packed).hexdigest()
+    for expected, error in ((good, None if not trailing.strip(b"\0") else "after the end"),
+                            ("0" * 64, "checksum")):
+        verified = stream.VerifyingStream(chunked(packed, 1 << 20), "u", "sha256", expected,
+                                          also=())
+        out = compression.Decompressing(verified, "bz2", "u", 10 ** 9, command=LBZIP2)
+        if error is None:
+            assert b"".join(out) == DATA
+            continue
+        with pytest.raises(exceptions.UpstreamError, match=error):
+            b"".join(out)
