@@ -51,7 +51,7 @@ def upload(release, deliveries, upstream, max_size, behind_timeout):
 
 def _stream(release, streamed, upstream, max_size, behind_timeout, outcomes, started):
     """Read upstream once into the targets' images (``streamed``: delivery, method, id)."""
-    workers = []
+    workers, tee = [], None
     try:
         with upstream.open(release.url) as (chunks, length):
             body = upload_mod.body(release, chunks, length, max_size)
@@ -65,19 +65,28 @@ def _stream(release, streamed, upstream, max_size, behind_timeout, outcomes, sta
                 worker.start()
                 workers.append((worker, branch))
             tee.feed()
-    except Exception as exc:  # upstream's or verification's: each target reports it
-        if not workers:   # upstream failed before any data: no thread removes the images
-            for delivery, _, image_id in streamed:
-                delivery.uploader.remove(image_id, delivery.name)
-                outcomes[delivery.target] = _error(exc, delivery)
-    except BaseException:   # interrupted: the threads remove their images as they stop
-        _join(workers, streamed, outcomes)
-        raise
+    except BaseException as exc:
+        if tee is not None:
+            tee.abort(exc)   # no thread waits for data that will not come
+        for delivery, _, image_id in streamed[len(workers):]:   # no thread removes these
+            delivery.uploader.remove(image_id, delivery.name)
+            outcomes[delivery.target] = _error(exc, delivery)
+        if not isinstance(exc, Exception):   # interrupted: clean up, then stop
+            _join(workers, streamed, outcomes)
+            raise
     _join(workers, streamed, outcomes)
 
 
 def _deliver(delivery, method, image_id, branch, body, outcomes, release, started):
-    """One target's thread: send the branch's data, then prove and publish."""
+    """One target's thread: send the branch's data, then prove and publish. An
+    interruption of the run reaches it through the branch and ends it quietly."""
+    try:
+        _send(delivery, method, image_id, branch, body, outcomes, release, started)
+    except BaseException as exc:  # the run's interruption: the main thread re-raises it
+        outcomes[delivery.target] = exceptions.ImgsyncError(f"interrupted ({exc!r})")
+
+
+def _send(delivery, method, image_id, branch, body, outcomes, release, started):
     with _outcome(outcomes, delivery, release, started) as record:
         with delivery.uploader.removing(image_id, delivery.name):
             try:
@@ -103,9 +112,10 @@ def _join(workers, streamed, outcomes):
             if worker.is_alive():
                 outcomes[delivery.target] = branch.dropped
                 delivery.uploader.remove(image_id, delivery.name)
-    except BaseException:
+    except BaseException:   # interrupted while waiting: remove what is not published
         for delivery, _, image_id in streamed:
-            delivery.uploader.remove(image_id, delivery.name)
+            if not isinstance(outcomes.get(delivery.target), upload_mod.Uploaded):
+                delivery.uploader.remove(image_id, delivery.name)
         raise
 
 

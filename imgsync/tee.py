@@ -30,6 +30,8 @@ class Branch:
         """Set when the reader stops or is dropped: it is then no longer fed."""
         self.dropped = None
         """The error of a branch dropped for falling behind."""
+        self.ended = False
+        """Whether its end (or error) was handed to it."""
 
     def __len__(self):
         if self.length is None:
@@ -52,17 +54,19 @@ class Branch:
             self.closed.set()
 
     def _end(self, error):
-        """End a branch that fell behind with ``error``, dropping the data it has not
-        read yet."""
+        """End the branch now with ``error``, dropping the data it has not read yet."""
+        self.ended = True
+        while True:
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                break
         while True:
             try:
                 self.queue.put_nowait(error)
                 return
-            except queue.Full:
-                try:
-                    self.queue.get_nowait()
-                except queue.Empty:
-                    pass
+            except queue.Full:   # the reader has not taken out what it was handed yet
+                self.queue.get_nowait()
 
 
 class Tee:
@@ -96,9 +100,18 @@ class Tee:
         except BaseException as exc:
             for branch in self.branches:   # after the data it has: the reader sees it all
                 self._put(branch, exc)
+                branch.ended = True
             raise
         for branch in self.branches:
             self._put(branch, _END)
+            branch.ended = True
+
+    def abort(self, error):
+        """End at once, with ``error``, every branch not ended yet (feeding was
+        interrupted, or failed before it started)."""
+        for branch in self.branches:
+            if not branch.ended:
+                branch._end(error)
 
     def _put(self, branch, chunk):
         """Hand ``chunk`` to ``branch``; drop the branch once it fell behind."""

@@ -88,7 +88,7 @@ def test_a_target_that_falls_behind_is_dropped_and_cleaned(qcow2, monkeypatch):
     stalling = Stalling()
     proxies = {"slow": stalling, "fast": fake_glance.FakeProxy()}
     try:
-        outcomes = fan_out(proxies, qcow2, behind_timeout=0.2)
+        outcomes = fan_out(proxies, qcow2, behind_timeout=2)   # the fast one keeps up
     finally:
         stalling.release.set()
     assert "slow fell behind" in str(outcomes["slow"])
@@ -134,3 +134,49 @@ def test_the_tee_ends_every_branch_with_the_bodys_error():
     for branch in branches:
         with pytest.raises(exceptions.ChecksumMismatch):
             list(branch)
+
+
+def test_a_thread_that_cannot_start_leaves_no_wait_and_no_image(qcow2, monkeypatch):
+    proxies = {"one": fake_glance.FakeProxy(), "two": fake_glance.FakeProxy()}
+    started = []
+    real_start = threading.Thread.start
+
+    def start(thread):
+        if started:
+            raise RuntimeError("can't start new thread")
+        started.append(thread)
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    outcomes = fan_out(proxies, qcow2)
+    assert "can't start new thread" in str(outcomes["two"])
+    assert "can't start new thread" in str(outcomes["one"])   # its data never came
+    assert proxies["one"].images == {} and proxies["two"].images == {}
+
+
+def test_an_interruption_while_feeding_ends_every_branch_and_removes_the_images(qcow2):
+    proxies = {"one": fake_glance.FakeProxy(), "two": fake_glance.FakeProxy()}
+
+    class Interrupting(uploads.Upstream):
+        def open(self, url):
+            context = super().open(url)
+
+            class Wrapped:
+                def __enter__(self):
+                    chunks, length = context.__enter__()
+
+                    def interrupted():
+                        yield next(chunks)
+                        raise KeyboardInterrupt
+
+                    return interrupted(), length
+
+                def __exit__(self, *exc):
+                    return context.__exit__(*exc)
+
+            return Wrapped()
+
+    release = uploads.release(qcow2)
+    with pytest.raises(KeyboardInterrupt):
+        fanout.upload(release, deliveries(proxies), Interrupting(qcow2), 64 << 30, 30)
+    assert proxies["one"].images == {} and proxies["two"].images == {}
