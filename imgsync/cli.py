@@ -416,10 +416,12 @@ processed); 2 a configuration or usage error.
 
 example: imgsync --config-file /etc/imgsync/imgsync.conf sync --dry-run
 """
-VALUED = {"--config-file", "--config-dir", "--log-file", "--log-dir", "--log-config-append",
-          "--log-date-format", "--syslog-log-facility"}
-FLAGS = {"--debug", "-d", "--nodebug", "--use-syslog", "--use-journal", "--use-json",
-         "--strict-config", "--nostrict-config"}
+VALUED = {"--config-file", "--config-dir", "--log-file", "--logfile", "--log-dir", "--logdir",
+          "--log-config-append", "--log-config", "--log_config", "--log-date-format",
+          "--syslog-log-facility"}
+FLAGS = {"--debug", "-d", "--nodebug", "--use-syslog", "--nouse-syslog", "--use-journal",
+         "--nouse-journal", "--use-json", "--nouse-json", "--strict-config",
+         "--nostrict-config"}
 COMMANDS = ("sync", "check", "status", "catalog", "list-distros")
 
 

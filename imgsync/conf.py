@@ -156,10 +156,11 @@ glance_opts = [
                 help="Regions to sync into, each a target of its own (of every cloud in "
                      "'clouds', or of [glance] cloud or [keystone_auth]), instead of "
                      "region_name."),
-    cfg.IntOpt("behind_timeout", default=300, min=1,
+    cfg.IntOpt("behind_timeout", default=30, min=1,
                help="Seconds a target may take no data while the others do, during an "
                     "upload to several targets; it is then dropped, its image removed and "
-                    "reported failed, and the others complete."),
+                    "reported failed, and the others complete. Meanwhile upstream is not "
+                    "read: keep it below upstream's idle timeout (often 60 s)."),
     cfg.IntOpt("api_timeout", default=120, min=1,
                help="Seconds to wait for Keystone or Glance to connect or answer a request "
                     "(also with [glance] cloud, whose api_timeout it overrides; "

@@ -36,8 +36,9 @@ def unknown(conf):
             continue   # oslo.config has reported what it could not parse
         for section in parser.sections():
             if section != "DEFAULT" and section not in groups:
-                problems.append(f"{path}: unknown group [{section}]"
-                                f"{_closest(section, groups)}")
+                if not parser.has_option(section, "driver"):   # else an unused instance
+                    problems.append(f"{path}: unknown group [{section}]"
+                                    f"{_closest(section, groups)}")
                 continue
             known = _options(conf, section)
             for option in parser.options(section):
@@ -53,12 +54,19 @@ def _options(conf, group):
         names = {name for name in conf if not isinstance(conf[name], cfg.ConfigOpts.GroupAttr)}
     else:
         names = set(conf[group])
+    for name in list(names):   # the old names oslo.config still reads
+        try:
+            opt = conf._get_opt_info(name, None if group == "DEFAULT" else group)["opt"]
+        except cfg.NoSuchOptError:
+            continue
+        names.update(d.name.replace("-", "_") for d in opt.deprecated_opts if d.name)
     if group == imgsync_conf.KEYSTONE_AUTH_GROUP and conf[group].auth_type:
         try:   # the auth plugin's own options are registered only when it is loaded
             plugin = ks_loading.get_auth_plugin_conf_options(conf[group].auth_type)
         except Exception:  # an unknown plugin is reported when Glance is reached
             plugin = []
-        names.update(opt.dest for opt in plugin)
+        names.update(name for opt in plugin for name in (
+            opt.dest, *(old.name.replace("-", "_") for old in opt.deprecated_opts if old.name)))
     return names
 
 

@@ -24,11 +24,13 @@ _POLL = 0.5
 
 @dataclasses.dataclass(frozen=True)
 class Delivery:
-    """One target's share: its name, its Uploader and the image's name there."""
+    """One target's share: its name, its Uploader, the image's name there and, with
+    ``same_image_id``, the id it must have."""
 
     target: str
     uploader: upload_mod.Uploader
     name: str
+    image_id: str = None
 
 
 def upload(release, deliveries, upstream, max_size, behind_timeout):
@@ -39,11 +41,12 @@ def upload(release, deliveries, upstream, max_size, behind_timeout):
         with _outcome(outcomes, delivery, release, started) as record:
             method = delivery.uploader.method(release)
             if method == "web-download":
-                image_id, size = delivery.uploader.web_download(release, delivery.name)
+                image_id, size = delivery.uploader.web_download(release, delivery.name,
+                                                                delivery.image_id)
                 record(image_id, size, method)
             else:
-                streamed.append((delivery, method,
-                                 delivery.uploader.create(release, delivery.name)))
+                streamed.append((delivery, method, delivery.uploader.create(
+                    release, delivery.name, delivery.image_id)))
     if streamed:
         _stream(release, streamed, upstream, max_size, behind_timeout, outcomes, started)
     return outcomes

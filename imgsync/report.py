@@ -14,7 +14,8 @@ def row(result):
     detail = f"{result.name} {result.image_id}".strip()
     if result.error:
         detail = f"{detail}: {result.error}" if detail else result.error
-    elif result.reason and not result.action.endswith(("ed", "up-to-date")):
+    elif result.reason and (result.action == "skipped"
+                            or not result.action.endswith(("ed", "up-to-date"))):
         detail = f"{detail} ({result.reason})"
     target = f"[{result.target}] " if result.target else ""
     return (f"{result.distro:<20} {result.action:<13} {result.version:<14} "

@@ -6,6 +6,7 @@ import dataclasses
 import datetime
 import logging
 import threading
+import uuid
 
 from imgsync import exceptions
 from imgsync import executor as executor_mod
@@ -27,7 +28,7 @@ class Settings:
     web_download_unverified: bool = False
     pending_grace_period: int = 7200
     same_image_id: bool = False
-    behind_timeout: int = 300
+    behind_timeout: int = 30
 
 
 def policy(settings, conf):
@@ -62,6 +63,7 @@ class Syncer:
         self.executors = {t.name: executor_mod.Executor(t.glance, t.name, dry_run=dry_run)
                           for t in targets}
         self._listings = {}
+        self._ids = {}
         self._listed = threading.Lock()
 
     def _listing(self, target):
@@ -127,7 +129,8 @@ class Syncer:
             for action in actions:
                 if action.kind == plan_mod.UPLOAD:
                     wanted.setdefault(action.key, (action.release, []))[1].append(
-                        fanout.Delivery(name, self.uploaders[name], action.name))
+                        fanout.Delivery(name, self.uploaders[name], action.name,
+                                        self._image_id(driver, action.release)))
         outcomes = {name: {} for name in plans}
         for key, (release, deliveries) in wanted.items():
             done = fanout.upload(release, deliveries, driver.upstream,
@@ -135,6 +138,21 @@ class Syncer:
             for name, outcome in done.items():
                 outcomes[name][key] = outcome
         return outcomes
+
+
+    def _image_id(self, driver, release):
+        """With ``same_image_id``, the id of this build in every target: that of its image
+        in a target that has it, else a random one (which nobody can take beforehand)."""
+        if not self.settings.same_image_id:
+            return None
+        key = (driver.name, release.version, release.metadata.get("architecture"))
+        with self._listed:
+            if key not in self._ids:
+                self._ids[key] = next(
+                    (image["id"] for target in self.targets
+                     for image in self._listings.get(target.name, {}).get(driver.name, [])
+                     if plan_mod.is_synced(image, release)), None) or str(uuid.uuid4())
+            return self._ids[key]
 
 
 def _mark_in_use(actions, in_use):

@@ -8,7 +8,6 @@ the data, once for every target, is imgsync.fanout's.
 import contextlib
 import dataclasses
 import logging
-import uuid
 
 from imgsync import compression
 from imgsync import exceptions
@@ -21,8 +20,6 @@ from imgsync import redact
 from imgsync import stream
 
 LOG = logging.getLogger(__name__)
-NAMESPACE = uuid.UUID("6f1d3c55-2f6b-4b8e-9a53-3f0c1d7e2a94")
-"""imgsync's uuid5 namespace for ``same_image_id``; never to change."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,24 +97,24 @@ class Uploader:
                 raise
             self._permitted.add(key)
 
-    def create(self, release, name):
-        """A new private, hidden, pending image for ``release`` (after the permission check);
-        with ``same_image_id``, under the id every target gives this build."""
+    def create(self, release, name, image_id=None):
+        """A new private, hidden, pending image for ``release`` (after the permission
+        check), with ``image_id`` when given (``same_image_id``). Glance refusing that id
+        fails the upload: the build never gets another id, so a template naming the id
+        cannot boot another project's image that took it."""
         self._check_permissions(release)
-        args = (name, release.disk_format, release.min_disk, release.min_ram,
-                image_properties(release))
-        if not self.settings.same_image_id:
-            return self.glance.create(*args)
-        wanted = image_id(release)
         try:
-            return self.glance.create(*args, image_id=wanted)
+            return self.glance.create(name, release.disk_format, release.min_disk,
+                                      release.min_ram, image_properties(release),
+                                      image_id=image_id)
         except exceptions.GlanceError as exc:
-            if exc.status != 409:
-                raise
-        LOG.warning("%s: image id %s is taken in Glance (%s), perhaps by an image deleted "
-                    "earlier (Glance never reuses ids): this build gets another id there",
-                    release.distro, wanted, self.glance.endpoint())
-        return self.glance.create(*args)
+            if image_id and exc.status == 409:
+                raise exceptions.GlanceError(
+                    f"same_image_id: the id {image_id} of {name} is taken in Glance at "
+                    f"{self.glance.endpoint()} (by another project's image, or by one deleted "
+                    "earlier: Glance never gives an id again); see which image has it, or "
+                    "sync this build there without same_image_id", status=409) from exc
+            raise
 
     def finish(self, image_id, method, sent):
         """After the data was sent: import it, wait for it, prove it and publish it."""
@@ -127,9 +124,9 @@ class Uploader:
         record = proof.stored(image, sent, imported=method == "glance-direct")
         self.glance.publish(image_id, self.settings.visibility, record)
 
-    def web_download(self, release, name):
+    def web_download(self, release, name, image_id=None):
         """Let Glance fetch the release itself; publish it only as imgsync.proof allows."""
-        image_id = self.create(release, name)
+        image_id = self.create(release, name, image_id)
         with self.removing(image_id, name):
             self.glance.start_import(image_id, "web-download", uri=release.url)
             image = self.glance.wait_active(image_id, imported=True)
@@ -152,13 +149,6 @@ class Uploader:
             self.glance.delete(image_id)
         except exceptions.GlanceError as exc:
             LOG.error("could not remove image %s: %s", image_id, exc)
-
-
-def image_id(release):
-    """The id ``same_image_id`` gives a build in every target: a uuid5 of instance,
-    version and architecture."""
-    return str(uuid.uuid5(NAMESPACE, f"{release.distro}/{release.version}/"
-                                     f"{release.metadata.get('architecture') or ''}"))
 
 
 def body(release, chunks, length, max_size):

@@ -3,7 +3,6 @@ RegionTwo of one Keystone, as regions of one cloud or as two clouds.yaml entries
 
 import json
 import os
-import uuid
 
 from prometheus_client import parser
 
@@ -56,22 +55,25 @@ def test_same_image_id_everywhere_and_a_taken_id(glance, production, mirror, wri
                                                  imgsync):
     mirror_mod.add_ubuntu_build(mirror.root / "ubuntu", "24.04", "20240423")
     config = write_config([UBUNTU], extra=f"[DEFAULT]\nsame_image_id = true\n"
-                                          f"[glance]\nregion_names = {REGIONS}\n")
+                                          f"[glance]\nregion_names = {stack_mod.REGION}\n")
     run, results = sync(imgsync, config)
     assert run.returncode == 0, run.stderr
-    wanted = str(uuid.uuid5(uuid.UUID("6f1d3c55-2f6b-4b8e-9a53-3f0c1d7e2a94"),
-                            f"{UBUNTU}/20240423/x86_64"))
-    assert [i["id"] for i in glance.images()] == [wanted]
+    wanted, = [i["id"] for i in glance.images()]
+
+    config.write_text(config.read_text().replace(f"region_names = {stack_mod.REGION}",
+                                                 f"region_names = {REGIONS}"))
+    run, results = sync(imgsync, config)   # RegionTwo gets the id RegionOne has
+    assert run.returncode == 0, run.stderr
     assert [i["id"] for i in production.images()] == [wanted]
     assert {r["image_id"] for r in results} == {wanted}
 
-    glance.delete_all()   # Glance never gives a deleted image's id again
+    production.delete_all()   # gone there, but Glance keeps its id used
     run, results = sync(imgsync, config)
-    assert run.returncode == 0, run.stderr
-    assert "is taken in Glance" in run.stderr and wanted in run.stderr
-    again, = glance.images()
-    assert again["id"] != wanted and again["status"] == "active"
-    assert [i["id"] for i in production.images()] == [wanted]
+    assert run.returncode == 1, run.stdout + run.stderr   # Glance never gives an id again
+    failed, = [r for r in results if r["action"] == "failed"]
+    assert failed["target"] == stack_mod.PRODUCTION_REGION
+    assert f"the id {wanted} of" in failed["error"] and "is taken in Glance" in failed["error"]
+    assert production.images() == [] and [i["id"] for i in glance.images()] == [wanted]
 
 
 def two_clouds(cloud, path, proxy_url):

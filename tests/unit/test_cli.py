@@ -209,3 +209,22 @@ def test_a_run_without_any_configuration_file_says_so(tmp_path, capsys, monkeypa
     monkeypatch.setattr(cli.config_check, "files", lambda conf: [])
     assert cli.main(["sync"]) == 2
     assert "no configuration file was read" in capsys.readouterr().err
+
+
+def test_old_option_names_and_unused_instances_are_not_unknown(tmp_path, capsys):
+    config = tmp_path / "imgsync.conf"
+    config.write_text("[DEFAULT]\ndistributions = cirros\nlogfile = /dev/null\n"
+                      "[mirror-b]\ndriver = generic\n"
+                      "[keystone_auth]\nauth_type = password\ntenant_name = t\n")
+    assert cli.main(["--config-file", str(config), "--strict-config", "sync"]) == 2
+    error = capsys.readouterr().err
+    assert "unknown option" not in error and "unknown group" not in error
+    assert "[keystone_auth]" in error   # the one error: no auth_url
+
+
+def test_a_skip_says_why_in_the_table():
+    from imgsync import executor
+    from imgsync import report
+    line = report.row(executor.Result("ubuntu", "skipped", "2", "x86_64", "U (2)", "i2",
+                                      reason="needs the upload 3 (x86_64), which failed"))
+    assert line.endswith("U (2) i2 (needs the upload 3 (x86_64), which failed)")

@@ -1,8 +1,10 @@
 """One download into several Glances (stand-ins for their API): each target is published
 only with the verified bytes; a failing or stalled target costs only itself."""
 
+import contextlib
 import subprocess
 import threading
+import types
 import uuid
 
 import pytest
@@ -96,19 +98,53 @@ def test_a_target_that_falls_behind_is_dropped_and_cleaned(qcow2, monkeypatch):
     assert proxies["fast"].received[outcomes["fast"].image_id] == qcow2
 
 
-def test_same_image_id_everywhere_and_another_where_it_is_taken(qcow2):
-    proxies = {"one": fake_glance.FakeProxy(), "two": fake_glance.FakeProxy()}
+class Locks:
+    @contextlib.contextmanager
+    def hold(self, name):
+        yield True
+
+
+def same_id_run(proxies, qcow2):
     release = uploads.release(qcow2)
-    wanted = upload_mod.image_id(release)
-    proxies["two"].used_ids.add(wanted)   # an image deleted there once had it
-    settings = sync.Settings(upload_method="put", same_image_id=True)
-    targets = [fanout.Delivery(name, upload_mod.Uploader(
-        glance_mod.Glance(proxy, poll_interval=0), settings), NAME)
-        for name, proxy in proxies.items()]
-    outcomes = fanout.upload(release, targets, uploads.Upstream(qcow2), 64 << 30, 30)
-    assert outcomes["one"].image_id == wanted
-    assert outcomes["two"].image_id not in ("", wanted)
-    assert wanted == str(uuid.uuid5(upload_mod.NAMESPACE, "ubuntu-24.04/20240423/x86_64"))
+    conf = types.SimpleNamespace(keep_versions=3, versions=1, expire_action="hide",
+                                 latest_name=False)
+    driver = types.SimpleNamespace(name="ubuntu-24.04", conf=conf, releases=lambda: [release],
+                                   upstream=uploads.Upstream(qcow2))
+    targets = [sync.Target(name, glance_mod.Glance(proxy, poll_interval=0))
+               for name, proxy in proxies.items()]
+    syncer = sync.Syncer(targets, sync.Settings(upload_method="put", same_image_id=True),
+                         Locks())
+    return {r.target: r for r in sync.run([driver], syncer)}
+
+
+def test_same_image_id_gives_a_new_build_one_random_id_everywhere(qcow2):
+    proxies = {"one": fake_glance.FakeProxy(), "two": fake_glance.FakeProxy()}
+    results = same_id_run(proxies, qcow2)
+    ids = {name: list(proxy.images) for name, proxy in proxies.items()}
+    assert ids["one"] == ids["two"] and len(ids["one"]) == 1
+    assert uuid.UUID(ids["one"][0]).version == 4   # nobody can compute it beforehand
+    assert {r.action for r in results.values()} == {"uploaded"}
+
+
+def test_a_target_lacking_the_build_gets_the_id_it_has_elsewhere(qcow2):
+    proxies = {"one": fake_glance.FakeProxy(), "two": fake_glance.FakeProxy()}
+    same_id_run(proxies, qcow2)
+    the_id, = proxies["one"].images
+    del proxies["two"].images[the_id]
+    proxies["two"].used_ids.discard(the_id)   # as if it had never been there
+    results = same_id_run(proxies, qcow2)
+    assert (results["one"].action, results["two"].action) == ("up-to-date", "uploaded")
+    assert list(proxies["two"].images) == [the_id]
+
+
+def test_a_taken_id_fails_that_target_and_never_gives_the_build_another(qcow2):
+    proxies = {"one": fake_glance.FakeProxy(), "two": fake_glance.FakeProxy()}
+    same_id_run(proxies, qcow2)
+    the_id, = proxies["one"].images
+    del proxies["two"].images[the_id]   # deleted: Glance keeps the id used
+    results = same_id_run(proxies, qcow2)
+    assert results["two"].action == "failed" and "is taken in Glance" in results["two"].error
+    assert proxies["two"].images == {}
 
 
 def test_the_tee_never_drops_data_at_the_end():
