@@ -94,11 +94,11 @@ class Executor:
                 result.image_id = image_id
         except exceptions.ImgsyncError as exc:
             result.action, result.error = FAILED, str(exc)
-            LOG.error("%s: %s", where, exc)
-            return
         except Exception as exc:  # a bug must not cost the other actions and instances
             LOG.exception("%s: unexpected error in %s of %s", where, action.kind,
                           action.name)
             result.action, result.error = FAILED, f"unexpected error: {exc!r}"
+        else:
+            result.action = DONE[action.kind]
             return
-        result.action = DONE[action.kind]
+        LOG.error("%s: %s", where, result.error)   # outside the handler: the error once

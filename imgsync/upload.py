@@ -136,12 +136,16 @@ class Uploader:
 
     @contextlib.contextmanager
     def removing(self, image_id, name):
-        """Delete the image if the block fails in any way."""
+        """Delete the image if the block fails in any way (outside the handler, so the
+        log does not repeat the error)."""
         try:
             yield
-        except BaseException:
-            self.remove(image_id, name)
-            raise
+        except BaseException as exc:
+            failure = exc
+        else:
+            return
+        self.remove(image_id, name)
+        raise failure
 
     def remove(self, image_id, name):
         LOG.warning("removing unfinished image %s (%s)", image_id, name)
