@@ -15,7 +15,9 @@ direct     the same, ``upload_method = glance-direct``          ``curl | curl -T
                                                                .../stage``, POST /import,
                                                                poll until active (0.1 s)
 fanout     put into RegionOne and RegionTwo at once             put into RegionOne alone
-           (``[glance] region_names``)                          (and RegionTwo alone)
+           (``[glance] region_names``)                          (and RegionTwo alone); the
+                                                               floors' ratio: ``curl | tee``
+                                                               into both / ``curl | curl``
 workers    4 Ubuntu instances from a mirror throttled per       the same with
            connection, ``workers = 4``                          ``workers = 1``
 bz2        a Flatcar ``.img.bz2`` (lbzip2 on PATH; then         ``curl | lbzip2 -dc | curl
@@ -29,14 +31,20 @@ rss        peak RSS of put syncs of growing images,             (must stay flat,
 A floor's image record is created (and every image deleted) outside the timed part;
 the floor pipe is timed alone, so a ratio includes all of imgsync's fixed costs
 (start-up, authentication, listings, signatures, image create, proof, publish).
-The time of a tiny image's sync is printed as that fixed cost. Timings are the
+The time of a tiny image's sync is printed as that fixed cost.
+
+Glance on sqlite answers some concurrent writes (workers = 4) with HTTP 500 "database
+is locked": the workers item counts those answers and the runs they failed, tries a
+failed run again (``--workers-attempts``), and when workers = 4 keeps failing measures
+both worker counts through a proxy that hands Glance one buffered request at a time
+(the downloads, throttled, still dominate). Timings are the
 minimum (best of N) and the median; a ratio is of the minima, beside the median of
 the ratios of each round's pair. Peak RSS is that of the imgsync process (its
 ``wait4`` accounting, which includes lbzip2 when it runs). It prints a table, the
 targets met or missed, and last a line of JSON with every figure.
 
     python benchmarks/bench_scale.py                 # all items, ~15 min on 2 cores
-    python benchmarks/bench_scale.py --quick         # small sizes, ~5 min
+    python benchmarks/bench_scale.py --quick         # small sizes, ~6 min
     python benchmarks/bench_scale.py --only put,noop --runs 5
     python benchmarks/bench_scale.py --rss-sizes 300,1024   # leave out the 4 GiB image
 
