@@ -4,17 +4,11 @@ import os
 import sys
 import time
 
-import tqdm
-
 MiB = 1024 * 1024
 COLUMNS = 80
 """Width of the progress line on a terminal that reports none (a pty never sized)."""
 INTERVAL = 0.25
 """Least seconds between two renders of a progress line."""
-
-
-class _Bar(tqdm.tqdm):
-    monitor_interval = 0  # no monitor thread: miniters=1 checks the time on every chunk
 
 
 def track(chunks, total, label, log, stream=None):
@@ -33,6 +27,11 @@ def track(chunks, total, label, log, stream=None):
 
 
 def _shown(chunks, total, label, stream):
+    import tqdm  # noqa: PLC0415 - only a run on a terminal draws a line
+
+    class _Bar(tqdm.tqdm):
+        monitor_interval = 0  # no monitor thread: miniters=1 checks the time on every chunk
+
     sized = _columns(stream) > 0  # else tqdm would trim the line to nothing
     with _Bar(total=total, desc=label, file=stream, unit="B", unit_scale=True,
               unit_divisor=1024, mininterval=INTERVAL, miniters=1, dynamic_ncols=sized,

@@ -5,6 +5,7 @@ import pytest
 
 from imgsync import exceptions
 from imgsync import locking
+from imgsync import tooz_locks
 
 
 @pytest.fixture
@@ -14,7 +15,7 @@ def backend(tmp_path):
 
 
 def test_tooz_lock_held_not_held_and_released(backend):
-    with locking.ToozLocks(backend, 0) as first, locking.ToozLocks(backend, 0) as second:
+    with tooz_locks.ToozLocks(backend, 0) as first, tooz_locks.ToozLocks(backend, 0) as second:
         with first.hold("ubuntu-24.04") as held:
             assert held is True
             with second.hold("ubuntu-24.04") as other:
@@ -26,7 +27,7 @@ def test_tooz_lock_held_not_held_and_released(backend):
 
 
 def test_tooz_lock_waits_for_lock_timeout(backend):
-    with locking.ToozLocks(backend, 0) as first, locking.ToozLocks(backend, 1) as second:
+    with tooz_locks.ToozLocks(backend, 0) as first, tooz_locks.ToozLocks(backend, 1) as second:
         with first.hold("ubuntu-24.04"):
             started = time.monotonic()
             with second.hold("ubuntu-24.04") as held:
@@ -35,7 +36,7 @@ def test_tooz_lock_waits_for_lock_timeout(backend):
 
 
 def test_tooz_lock_is_released_when_the_body_fails(backend):
-    with locking.ToozLocks(backend, 0) as locks:
+    with tooz_locks.ToozLocks(backend, 0) as locks:
         with pytest.raises(RuntimeError), locks.hold("ubuntu-24.04"):
             raise RuntimeError("upload failed")
         with locks.hold("ubuntu-24.04") as held:
@@ -48,7 +49,7 @@ def test_unreachable_backend_names_it_with_the_password_masked():
         port = sock.getsockname()[1]
     url = f"redis://:s3cret@127.0.0.1:{port}"
     with pytest.raises(exceptions.CoordinationError) as error:
-        with locking.ToozLocks(url, 0):
+        with tooz_locks.ToozLocks(url, 0):
             pass
     message = str(error.value)
     assert f"redis://:***@127.0.0.1:{port}" in message and "s3cret" not in message
@@ -56,7 +57,7 @@ def test_unreachable_backend_names_it_with_the_password_masked():
 
 def test_unknown_backend_scheme():
     with pytest.raises(exceptions.CoordinationError, match="bogus://host"):
-        with locking.ToozLocks("bogus://host", 0):
+        with tooz_locks.ToozLocks("bogus://host", 0):
             pass
 
 
@@ -67,7 +68,7 @@ def test_unknown_backend_scheme():
     ("etcd3+http://host:2379", "etcd3+http://host:2379"),
 ])
 def test_mask_url(url, masked):
-    assert locking.mask_url(url) == masked
+    assert tooz_locks.mask_url(url) == masked
 
 
 def test_file_lock_records_its_holder_and_excludes_others(tmp_path):
@@ -104,8 +105,8 @@ def test_an_unusable_lock_directory_fails_at_once(tmp_path):
 
 
 def test_tooz_lock_held_past_lock_stale_after_fails_the_driver(backend):
-    with locking.ToozLocks(backend, 0, stale_after=3600) as first, \
-            locking.ToozLocks(backend, 0, stale_after=3600) as second:
+    with tooz_locks.ToozLocks(backend, 0, stale_after=3600) as first, \
+            tooz_locks.ToozLocks(backend, 0, stale_after=3600) as second:
         with first.hold("ubuntu-24.04") as held:
             assert held is True
             with second.hold("ubuntu-24.04") as other:   # held for a moment only
