@@ -231,9 +231,11 @@ def _targets(conf):
     regions = conf.glance.region_names or [None]
     targets = []
     for cloud in clouds:
+        # the regions of one Keystone share a session: one token, not one per region
+        session = None if cloud or conf.glance.cloud else glance_mod.keystone_session(conf)
         for region in regions:
             connection = glance_mod.connect(conf, compute=conf.skip_images_in_use,
-                                            cloud=cloud, region=region)
+                                            cloud=cloud, region=region, session=session)
             glance = glance_mod.Glance(glance_mod.image_proxy(connection),
                                        active_timeout=conf.active_timeout)
             name = "/".join(part for part in (cloud, region) if part)
@@ -272,8 +274,9 @@ def _warn_foreign(foreign):
 def _locks(conf):
     """Per-driver locks: tooz's with [coordination] backend_url, else per-host files."""
     if conf.coordination.backend_url:
-        return locking.ToozLocks(conf.coordination.backend_url, conf.lock_timeout,
-                                 conf.lock_stale_after)
+        from imgsync import tooz_locks  # noqa: PLC0415 - tooz only where configured
+        return tooz_locks.ToozLocks(conf.coordination.backend_url, conf.lock_timeout,
+                                    conf.lock_stale_after)
     try:
         return locking.FileLocks(conf.lock_path, conf.lock_timeout, conf.lock_stale_after)
     except OSError as exc:

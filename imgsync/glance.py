@@ -45,10 +45,28 @@ def explanation(body):
     return text[:300]
 
 
-def connect(conf, compute=False, cloud=None, region=None):
+def keystone_session(conf):
+    """A keystoneauth1 Session from the ``[keystone_auth]`` group; the targets of
+    ``[glance] region_names`` share it, and with it one token."""
+    if not conf.keystone_auth.auth_type:
+        raise exceptions.ConfigError(
+            "no Glance credentials: set [glance] cloud or the [keystone_auth] group "
+            "(auth_type, auth_url, username, password, ...)")
+    try:
+        auth = ks_loading.load_auth_from_conf_options(conf, imgsync_conf.KEYSTONE_AUTH_GROUP)
+        session = ks_loading.load_session_from_conf_options(
+            conf, imgsync_conf.KEYSTONE_AUTH_GROUP, auth=auth)
+    except ks_exceptions.auth_plugins.AuthPluginException as exc:
+        raise exceptions.ConfigError(f"[keystone_auth]: {exc}") from exc
+    if session.timeout is None:
+        session.timeout = conf.glance.api_timeout
+    return session
+
+
+def connect(conf, compute=False, cloud=None, region=None, session=None):
     """An openstacksdk Connection from a clouds.yaml entry (``cloud``, else ``[glance]
-    cloud``) or the ``[keystone_auth]`` group, to ``region``: else ``cloud``'s own region,
-    or ``[glance] region_name``.
+    cloud``) or from ``session`` (else a new ``keystone_session``), to ``region``: else
+    ``cloud``'s own region, or ``[glance] region_name``.
 
     ``compute`` also enables Nova (``[nova]`` adapter options) for the in-use check.
     """
@@ -58,15 +76,7 @@ def connect(conf, compute=False, cloud=None, region=None):
         if cloud:
             return openstack.connect(cloud=cloud, region_name=region,
                                      app_name="imgsync", api_timeout=conf.glance.api_timeout)
-        if not conf.keystone_auth.auth_type:
-            raise exceptions.ConfigError(
-                "no Glance credentials: set [glance] cloud or the [keystone_auth] group "
-                "(auth_type, auth_url, username, password, ...)")
-        auth = ks_loading.load_auth_from_conf_options(conf, imgsync_conf.KEYSTONE_AUTH_GROUP)
-        session = ks_loading.load_session_from_conf_options(
-            conf, imgsync_conf.KEYSTONE_AUTH_GROUP, auth=auth)
-        if session.timeout is None:
-            session.timeout = conf.glance.api_timeout
+        session = session or keystone_session(conf)
         groups = (imgsync_conf.GLANCE_GROUP, imgsync_conf.NOVA_GROUP) if region else ()
         for group in groups:   # openstacksdk reads the regions from there, once
             conf.set_override("region_name", region, group=group)

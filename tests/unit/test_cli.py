@@ -130,7 +130,9 @@ def test_a_file_as_config_dir_exits_2(tmp_path, capsys):
 def test_an_unusable_lock_path_exits_2(run, tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    monkeypatch.setattr(cli.glance_mod, "connect", lambda conf, compute, cloud, region: None)
+    monkeypatch.setattr(cli.glance_mod, "keystone_session", lambda conf: None)
+    monkeypatch.setattr(cli.glance_mod, "connect",
+                        lambda conf, compute, cloud, region, session: None)
     monkeypatch.setattr(cli.glance_mod, "image_proxy", lambda connection: None)
     monkeypatch.setattr(cli.glance_mod.Glance, "endpoint", lambda self: "http://glance")
     code, out, err = run("[DEFAULT]\ndistributions = ubuntu-24.04\n"
@@ -150,7 +152,9 @@ def test_a_directory_among_config_dir_files_exits_2(tmp_path, capsys):
 
 def test_a_failed_driver_exits_1_and_the_others_still_run(run, requests_mock, monkeypatch):
     from tests.unit import fake_glance
-    monkeypatch.setattr(cli.glance_mod, "connect", lambda conf, compute, cloud, region: None)
+    monkeypatch.setattr(cli.glance_mod, "keystone_session", lambda conf: None)
+    monkeypatch.setattr(cli.glance_mod, "connect",
+                        lambda conf, compute, cloud, region, session: None)
     monkeypatch.setattr(cli.glance_mod, "image_proxy", lambda connection: fake_glance.FakeProxy())
     monkeypatch.setattr(cli.glance_mod.Glance, "endpoint", lambda self: "http://glance.test")
     requests_mock.get("http://a.test/ubuntu/releases/noble/", status_code=503)
@@ -228,3 +232,40 @@ def test_a_skip_says_why_in_the_table():
     line = report.row(executor.Result("ubuntu", "skipped", "2", "x86_64", "U (2)", "i2",
                                       reason="needs the upload 3 (x86_64), which failed"))
     assert line.endswith("U (2) i2 (needs the upload 3 (x86_64), which failed)")
+
+
+def test_the_regions_of_one_keystone_share_a_session_and_its_token(run, requests_mock,
+                                                                   monkeypatch):
+    from keystoneauth1 import session as ks_session
+
+    from tests.unit import fake_glance
+    sessions = []
+
+    def connect(conf, compute, cloud, region, session):
+        sessions.append((region, session))
+    monkeypatch.setattr(cli.glance_mod, "connect", connect)
+    monkeypatch.setattr(cli.glance_mod, "image_proxy", lambda connection: fake_glance.FakeProxy())
+    monkeypatch.setattr(cli.glance_mod.Glance, "endpoint", lambda self: "http://glance.test")
+    requests_mock.get("http://a.test/ubuntu/releases/noble/", status_code=503)
+    code, out, err = run(
+        "[DEFAULT]\ndistributions = ubuntu-24.04\nhttp_retries = 0\n"
+        "[keystone_auth]\nauth_type = password\nauth_url = http://127.0.0.1:5000/v3\n"
+        "username = imgsync\npassword = secret\nproject_name = service\n"
+        "[glance]\nregion_names = RegionOne,RegionTwo\n"
+        "[ubuntu-24.04]\nbase_url = http://a.test/ubuntu/\n", "sync")
+    assert code == 1, out + err
+    assert [region for region, _ in sessions] == ["RegionOne", "RegionTwo"]
+    first, second = (session for _, session in sessions)
+    assert isinstance(first, ks_session.Session) and first is second
+
+
+def test_a_run_imports_no_tooz_without_a_backend_and_no_tqdm_off_a_terminal(tmp_path):
+    import subprocess
+    import sys
+    code = ("import sys, logging\n"
+            "from imgsync import cli, progress\n"
+            "list(progress.track([b'x'], 1, 'label', logging.getLogger(), stream=None))\n"
+            "print(sorted(m for m in ('tooz', 'tqdm') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=60, check=True)
+    assert done.stdout.strip() == "[]", done.stderr
