@@ -150,6 +150,8 @@ die-on-term = true
 no-orphans = true
 buffer-size = 65535
 http-chunked-input = true
+# glanceclient (imgsync 2.1.0, Cinder) sends 1 MiB chunks: over uWSGI's default limit
+chunked-input-limit = 4194304
 http-auto-chunked = true
 http-raw-body = true
 add-header = Connection: close
