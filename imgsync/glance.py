@@ -1,5 +1,6 @@
 """Glance, through openstacksdk: find what imgsync synced, upload, verify and publish."""
 
+import concurrent.futures
 import logging
 import re
 import time
@@ -142,17 +143,28 @@ class Glance:
             raise exceptions.GlanceError(f"cannot connect to Glance: {exc}") from exc
 
     def images(self, **filters):
-        """Every image matching the property filters, hidden ones included."""
-        for hidden in ("false", "true"):
-            query = {"visibility": "all", "os_hidden": hidden, "limit": _PAGE, **filters}
-            path = "/images?" + urllib.parse.urlencode(query)
-            while path:
-                page = _json(self._request("GET", path, "list images", retries=_RETRIES),
-                             "list images", "images")
-                yield from page["images"]
-                path = page.get("next")
-                if path:
-                    path = path[path.index("/images"):]
+        """Every image matching the property filters, hidden ones included: a list.
+
+        Glance lists hidden images only when asked for them alone, so the two listings
+        go at once (each Glance worker validates a new token once: they do it together).
+        """
+        with concurrent.futures.ThreadPoolExecutor(
+                max_workers=2, thread_name_prefix="imgsync-list") as pool:
+            listings = [pool.submit(self._listing, hidden, filters)
+                        for hidden in ("false", "true")]
+        return [image for listing in listings for image in listing.result()]
+
+    def _listing(self, hidden, filters):
+        query = {"visibility": "all", "os_hidden": hidden, "limit": _PAGE, **filters}
+        path, images = "/images?" + urllib.parse.urlencode(query), []
+        while path:
+            page = _json(self._request("GET", path, "list images", retries=_RETRIES),
+                         "list images", "images")
+            images += page["images"]
+            path = page.get("next")
+            if path:
+                path = path[path.index("/images"):]
+        return images
 
     def project_id(self):
         """The project of imgsync's token: the only owner whose images imgsync trusts."""
@@ -237,6 +249,8 @@ class Glance:
         as it read it, and would undo a change made in between, e.g. its publication.
         """
         deadline = time.monotonic() + self.active_timeout
+        pause = self.poll_interval / 8   # doubling up to poll_interval: a quick import is
+        # seen within a tenth of a second, a long one costs a GET a second
         while True:
             image = self.get(image_id)
             if image["status"] == "active" and not (imported
@@ -251,7 +265,8 @@ class Glance:
             if time.monotonic() > deadline:
                 raise exceptions.GlanceError(
                     f"image {image_id} still {image['status']} after {self.active_timeout} s")
-            time.sleep(self.poll_interval)
+            time.sleep(pause)
+            pause = min(pause * 2, self.poll_interval)
 
     def publish(self, image_id, visibility, record=None):
         """Give a verified image its final visibility, show it in listings and add
