@@ -313,12 +313,19 @@ class Glance:
         """Delete an image; one that is already gone is fine.
 
         Glance may answer 409 or 500 while it still winds down an upload that was cut
-        short; that is retried.
+        short; that is retried. A 500 may come after Glance deleted the image, and the
+        retry is then refused with 400 ("deleted to deleted"): done if the image is gone.
         """
         try:
             self._request("DELETE", f"/images/{image_id}", f"delete image {image_id}",
                           retries=_RETRIES)
         except exceptions.GlanceError as exc:
-            if exc.status != 404:
+            if exc.status != 404 and not (exc.status == 400 and self._gone(image_id)):
                 raise
         LOG.info("deleted image %s", image_id)
+
+    def _gone(self, image_id):
+        try:
+            return self.get(image_id)["status"] in ("deleted", "pending_delete")
+        except exceptions.GlanceError as exc:
+            return exc.status == 404

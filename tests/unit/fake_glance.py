@@ -62,6 +62,8 @@ class FakeProxy:
         if method == "POST" and parts.path.endswith("/import"):
             return self._import(image_id, json["method"])
         if method == "GET":
+            if image_id not in self.images:
+                return Response(404, f"No image found with ID {image_id}")
             return Response(200, self.images[image_id])
         if method == "PATCH":
             for op in json:

@@ -62,3 +62,38 @@ def test_an_import_is_polled_soon_then_once_per_poll_interval(monkeypatch):
     proxy.request = show
     glance_mod.Glance(proxy, poll_interval=1.0).wait_active("i")
     assert pauses == [0.125, 0.25, 0.5, 1.0, 1.0, 1.0]
+
+
+class DeletedOnA500(fake_glance.FakeProxy):
+    """Deletes the image but answers 500 (a Glance whose database write was slow); a
+    DELETE of a deleted image gets Glance's 400; ``lingers`` keeps it showing."""
+
+    def __init__(self, images, lingers=False):
+        super().__init__(images)
+        self.lingers = lingers
+        self.gone = set()
+
+    def request(self, path, method, json=None, **kwargs):
+        image_id = path.rsplit("/", 1)[-1]
+        if method == "DELETE":
+            self.calls.append((method, path, json))
+            if image_id in self.gone:
+                return fake_glance.Response(400, "Image status transition from deleted to "
+                                                 "deleted is not allowed")
+            self.gone.add(image_id)
+            if not self.lingers:
+                del self.images[image_id]
+            return fake_glance.Response(500, "database is locked")
+        return super().request(path, method, json, **kwargs)
+
+
+def test_a_retried_delete_refused_because_the_first_one_worked_is_done():
+    proxy = DeletedOnA500([{"id": "i", "status": "active"}])
+    glance_mod.Glance(proxy, poll_interval=0).delete("i")
+    assert [c[0] for c in proxy.calls] == ["DELETE", "DELETE", "GET"]
+
+
+def test_a_delete_refused_with_400_of_an_image_still_there_fails():
+    proxy = DeletedOnA500([{"id": "i", "status": "active"}], lingers=True)
+    with pytest.raises(exceptions.GlanceError, match="delete image i: HTTP 400"):
+        glance_mod.Glance(proxy, poll_interval=0).delete("i")
