@@ -1,4 +1,5 @@
 import pathlib
+import subprocess
 
 import pytest
 
@@ -11,3 +12,11 @@ def sample():
     def read(relative):
         return (SAMPLES / relative).read_text()
     return read
+
+
+@pytest.fixture(scope="session")
+def qcow2(tmp_path_factory):
+    """The bytes of an empty 64 MiB qcow2 made by qemu-img: a real image header."""
+    path = tmp_path_factory.mktemp("qcow2") / "disk.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(path), "64M"], check=True)
+    return path.read_bytes()

@@ -3,7 +3,6 @@
 InspectingStream has no unit test of its own (only tests/unit/test_upload.py goes through it).
 """
 
-import subprocess
 
 import pytest
 
@@ -12,13 +11,6 @@ from imgsync import inspection
 from imgsync import proof
 
 URL = "https://mirror.test/disk.img"
-
-
-@pytest.fixture(scope="module")
-def qcow2(tmp_path_factory):
-    path = tmp_path_factory.mktemp("qcow2") / "disk.qcow2"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(path), "64M"], check=True)
-    return path.read_bytes()
 
 
 class Source:

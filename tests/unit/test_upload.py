@@ -23,13 +23,6 @@ from tests.unit import fake_glance
 URL = "https://mirror.test/ubuntu/noble/ubuntu-24.04-server-cloudimg-amd64.img"
 
 
-@pytest.fixture(scope="module")
-def qcow2(tmp_path_factory):
-    path = tmp_path_factory.mktemp("qcow2") / "disk.qcow2"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(path), "64M"], check=True)
-    return path.read_bytes()
-
-
 class Upstream:
     """Serves ``data`` in 64 KiB chunks, as upstream.Upstream.open does."""
 
