@@ -1,10 +1,11 @@
 """One release into every target that lacks it, downloaded and verified once.
 
-Each target creates its image, then its own thread streams the shared verified body
-into it (imgsync.tee) and proves and publishes it, so a target is published only when
-it holds the verified bytes, and a target that fails or falls behind is reported and
-cleaned while the others complete. With one target this is simply the upload, with
-reading and verifying upstream overlapping the sending to Glance.
+The targets create their images at once; then each one's thread streams the shared
+verified body into it (imgsync.tee) and proves and publishes it, so a target is
+published only when it holds the verified bytes, and a target that fails or falls
+behind is reported and cleaned while the others complete. With one target this is
+simply the upload, with reading and verifying upstream overlapping the sending to
+Glance.
 """
 
 import dataclasses
@@ -36,7 +37,7 @@ class Delivery:
 def upload(release, deliveries, upstream, max_size, behind_timeout):
     """Upload ``release`` to each delivery's target: ``{target: Uploaded or ImgsyncError}``."""
     started = time.monotonic()
-    outcomes, streamed = {}, []
+    outcomes, pending = {}, []
     for delivery in deliveries:
         with _outcome(outcomes, delivery, release, started) as record:
             method = delivery.uploader.method(release)
@@ -45,11 +46,58 @@ def upload(release, deliveries, upstream, max_size, behind_timeout):
                                                                 delivery.image_id)
                 record(image_id, size, method)
             else:
-                streamed.append((delivery, method, delivery.uploader.create(
-                    release, delivery.name, delivery.image_id)))
+                pending.append((delivery, method))
+    streamed = _create(release, pending, outcomes, started)
     if streamed:
         _stream(release, streamed, upstream, max_size, behind_timeout, outcomes, started)
     return outcomes
+
+
+def _create(release, pending, outcomes, started):
+    """The image records of ``pending`` (delivery, method), made in every target at once,
+    each with its permission check: [(delivery, method, image id)] of those made. An
+    interruption waits for the calls under way, then removes the images they made."""
+    made = {}
+
+    def create(delivery, method, finished=None):
+        try:
+            with _outcome(outcomes, delivery, release, started):
+                made[delivery.target] = (delivery, method, delivery.uploader.create(
+                    release, delivery.name, delivery.image_id))
+        finally:
+            if finished is not None:
+                finished.set()
+
+    if len(pending) == 1:
+        create(*pending[0])
+    elif pending:
+        # Events, not Thread.join: on Python 3.11 a join that an interruption cuts short
+        # can mark the thread stopped (bpo-45274), and the next join then returns at once
+        waits = []
+        try:
+            for delivery, method in pending:
+                waits.append(threading.Event())
+                thread = threading.Thread(target=create, args=(delivery, method, waits[-1]),
+                                          name=f"imgsync-create-{delivery.target}",
+                                          daemon=True)
+                with _outcome(outcomes, delivery, release, started):   # fails its target
+                    try:
+                        thread.start()
+                    except RuntimeError:   # no thread, nothing to wait for
+                        waits[-1].set()
+                        raise
+            _wait(waits)
+        except BaseException:
+            _wait(waits)   # each call under way ends within [glance] api_timeout
+            for delivery, _, image_id in made.values():
+                delivery.uploader.remove(image_id, delivery.name)
+            raise
+    return [made[delivery.target] for delivery, _ in pending if delivery.target in made]
+
+
+def _wait(events):
+    for event in events:
+        event.wait()
 
 
 def _stream(release, streamed, upstream, max_size, behind_timeout, outcomes, started):

@@ -2,6 +2,7 @@
 only with the verified bytes; a failing or stalled target costs only itself."""
 
 import contextlib
+import signal
 import threading
 import types
 import uuid
@@ -213,3 +214,45 @@ def test_an_interruption_while_feeding_ends_every_branch_and_removes_the_images(
     with pytest.raises(KeyboardInterrupt):
         fanout.upload(release, deliveries(proxies), Interrupting(qcow2), 64 << 30, 30)
     assert proxies["one"].images == {} and proxies["two"].images == {}
+
+
+class CreatingTogether(fake_glance.FakeProxy):
+    """Creates an image only once every target has asked to (``together``, 10 s at most);
+    ``after_create`` runs then, in the creating thread."""
+
+    def __init__(self, together, after_create=None):
+        super().__init__()
+        self.together, self.after_create = together, after_create
+
+    def request(self, path, method, json=None, **kwargs):
+        creating = method == "POST" and path == "/images" and json.get("name") == NAME
+        if creating:
+            self.together.wait()
+        answer = super().request(path, method, json, **kwargs)
+        if creating and self.after_create:
+            self.after_create()
+        return answer
+
+
+def test_the_targets_create_their_images_at_once(qcow2):
+    together = threading.Barrier(2, timeout=10)
+    proxies = {"one": CreatingTogether(together), "two": CreatingTogether(together)}
+    outcomes = fan_out(proxies, qcow2)
+    assert all(isinstance(o, upload_mod.Uploaded) for o in outcomes.values()), outcomes
+    for proxy in proxies.values():
+        assert len(published(proxy)) == 1
+
+
+def test_an_interruption_while_creating_removes_what_the_targets_made(qcow2):
+    def interrupt():   # as a SIGINT would, while the main thread waits for the creates
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    together = threading.Barrier(2, timeout=10)
+    proxies = {"one": CreatingTogether(together),
+               "two": CreatingTogether(together, after_create=interrupt)}
+    with pytest.raises(KeyboardInterrupt):
+        fan_out(proxies, qcow2)
+    for proxy in proxies.values():
+        created = [json for method, path, json in proxy.calls
+                   if method == "POST" and json.get("name") == NAME]
+        assert len(created) == 1 and proxy.images == {}
