@@ -649,6 +649,13 @@ class Bench:
             run = self.sync(self.ubuntu_config(["24.04"]), "uploaded")
             self.delete_all()
             rss[f"put_{size}"], seconds[f"put_{size}"] = run.rss_mib, run.seconds
+            if self.legacy:   # one round: how the speed-up over 2.1.0 grows with the size
+                legacy.publish(self.mirror.root, image, "24.04")
+                old = self.legacy_sync(image)
+                self.results.setdefault("legacy_by_size", {})[f"put_{size}"] = {
+                    "legacy_s": round(old.seconds, 2), "imgsync_s": round(run.seconds, 2),
+                    "ratio": round(old.seconds / run.seconds, 3),
+                    "legacy_rss_mib": round(old.rss_mib, 1)}
             if size in self.args.fanout_rss_sizes:
                 run = self.sync(self.ubuntu_config(
                     ["24.04"], glance="region_names = RegionOne,RegionTwo"), "uploaded")
@@ -844,6 +851,10 @@ def report(results, quick):
         print("peak RSS MiB: " + ", ".join(
             f"{k} {v:.1f}" if v else f"{k} skipped" for k, v in rss.items())
               + f"; max/min {flat:.2f} (target <= 64 MiB and flat: {verdict})")
+    if results.get("legacy_by_size"):
+        print(f"imgsync {legacy.VERSION} / imgsync, whole run, one round: " + ", ".join(
+            f"{k[4:]} MiB {v['legacy_s']:.1f} s / {v['imgsync_s']:.1f} s = {v['ratio']:.2f}x"
+            for k, v in results["legacy_by_size"].items()))
     for name, error in results.get("errors", {}).items():
         print(f"{name}: FAILED: {error}")
 
@@ -906,7 +917,7 @@ def main():
                                          production=True) as stack:
             bench = Bench(args, tmp, stack, mirror, slow_mirror)
             errors = bench.results.setdefault("errors", {})
-            if "put" in only and not args.no_legacy:
+            if ("put" in only or "rss" in only) and not args.no_legacy:
                 try:
                     bench.legacy = legacy.venv()
                 except (OSError, subprocess.SubprocessError) as exc:
