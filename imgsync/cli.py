@@ -231,7 +231,7 @@ def _targets(conf):
     regions = conf.glance.region_names or [None]
     targets = []
     for cloud in clouds:
-        # the regions of one Keystone share a session: one token, not one per region
+        # the regions of [keystone_auth]'s Keystone share a session: one token
         session = None if cloud or conf.glance.cloud else glance_mod.keystone_session(conf)
         for region in regions:
             connection = glance_mod.connect(conf, compute=conf.skip_images_in_use,

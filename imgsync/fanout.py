@@ -54,9 +54,10 @@ def upload(release, deliveries, upstream, max_size, behind_timeout):
 
 
 def _create(release, pending, outcomes, started):
-    """The image records of ``pending`` (delivery, method), made in every target at once,
-    each with its permission check: [(delivery, method, image id)] of those made. An
-    interruption waits for the calls under way, then removes the images they made."""
+    """The image records of ``pending`` (delivery, method), each with its permission
+    check, made in every target at once: [(delivery, method, image id)] of those made.
+    An interruption waits for the targets' threads to finish their calls (with their
+    retries), then removes the images they made."""
     made = {}
 
     def create(delivery, method, finished=None):
@@ -73,31 +74,30 @@ def _create(release, pending, outcomes, started):
     elif pending:
         # Events, not Thread.join: on Python 3.11 a join that an interruption cuts short
         # can mark the thread stopped (bpo-45274), and the next join then returns at once
-        waits = []
+        threads = []
         try:
             for delivery, method in pending:
-                waits.append(threading.Event())
-                thread = threading.Thread(target=create, args=(delivery, method, waits[-1]),
-                                          name=f"imgsync-create-{delivery.target}",
-                                          daemon=True)
+                finished = threading.Event()
+                threads.append((threading.Thread(
+                    target=create, args=(delivery, method, finished), daemon=True,
+                    name=f"imgsync-create-{delivery.target}"), finished))
                 with _outcome(outcomes, delivery, release, started):   # fails its target
-                    try:
-                        thread.start()
-                    except RuntimeError:   # no thread, nothing to wait for
-                        waits[-1].set()
-                        raise
-            _wait(waits)
+                    threads[-1][0].start()
+            _wait(threads)
         except BaseException:
-            _wait(waits)   # each call under way ends within [glance] api_timeout
-            for delivery, _, image_id in made.values():
+            _wait(threads)
+            for delivery, _, image_id in list(made.values()):
                 delivery.uploader.remove(image_id, delivery.name)
             raise
     return [made[delivery.target] for delivery, _ in pending if delivery.target in made]
 
 
-def _wait(events):
-    for event in events:
-        event.wait()
+def _wait(threads):
+    """Wait for each (thread, its Event) still running; one that never started (it could
+    not, or an interruption came first) would set nothing."""
+    for thread, finished in threads:
+        if thread.is_alive():
+            finished.wait()
 
 
 def _stream(release, streamed, upstream, max_size, behind_timeout, outcomes, started):

@@ -1,8 +1,8 @@
 """Glance, through openstacksdk: find what imgsync synced, upload, verify and publish."""
 
-import concurrent.futures
 import logging
 import re
+import threading
 import time
 import urllib.parse
 
@@ -104,6 +104,33 @@ def image_proxy(connection):
         raise exceptions.GlanceError(f"cannot connect to Glance: {exc}") from exc
 
 
+def _in_background(func, *args):
+    """Start ``func(*args)`` in a daemon thread (here, when no thread can be had); return a
+    callable that waits for its result or raises its error. For reads only: an
+    interruption leaves the thread to end with the process."""
+    done, outcome = threading.Event(), {}
+
+    def run():
+        try:
+            outcome["result"] = func(*args)
+        except BaseException as exc:  # handed to the caller, who raises it
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    try:
+        threading.Thread(target=run, name="imgsync-list", daemon=True).start()
+    except RuntimeError:   # can't start new thread
+        run()
+
+    def result():
+        done.wait()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
+    return result
+
+
 class Glance:
     """The few Glance v2 calls imgsync makes, each checked and with errors that say what failed."""
 
@@ -145,14 +172,11 @@ class Glance:
     def images(self, **filters):
         """Every image matching the property filters, hidden ones included: a list.
 
-        Glance lists hidden images only when asked for them alone, so the two listings
-        go at once (each Glance worker validates a new token once: they do it together).
-        """
-        with concurrent.futures.ThreadPoolExecutor(
-                max_workers=2, thread_name_prefix="imgsync-list") as pool:
-            listings = [pool.submit(self._listing, hidden, filters)
-                        for hidden in ("false", "true")]
-        return [image for listing in listings for image in listing.result()]
+        Glance lists hidden images only when asked for them alone: that listing goes on
+        in a thread meanwhile (each Glance worker validates a new token once: they do it
+        together)."""
+        hidden = _in_background(self._listing, "true", filters)
+        return self._listing("false", filters) + hidden()
 
     def _listing(self, hidden, filters):
         query = {"visibility": "all", "os_hidden": hidden, "limit": _PAGE, **filters}
@@ -250,7 +274,7 @@ class Glance:
         """
         deadline = time.monotonic() + self.active_timeout
         pause = self.poll_interval / 8   # doubling up to poll_interval: a quick import is
-        # seen within a tenth of a second, a long one costs a GET a second
+        # seen within an eighth of a second, a long one costs a GET a second
         while True:
             image = self.get(image_id)
             if image["status"] == "active" and not (imported

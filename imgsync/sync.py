@@ -172,8 +172,8 @@ def run(drivers, syncer, workers=1):
     """Sync each instance, up to ``workers`` at once; a failure is reported and the others
     carry on. The results keep the order of ``drivers``.
 
-    With one worker everything runs in the main thread, so a SIGTERM interrupts the
-    upload under way and its image is removed; with more, a SIGTERM lets the running
+    With one worker the instances run one after another in the main thread, so a SIGTERM
+    interrupts the upload under way and its image is removed; with more, a SIGTERM lets the running
     instances finish (an image a SIGKILL leaves pending is cleaned by a later run).
     """
     fetched = _prefetch(drivers)

@@ -234,8 +234,7 @@ def test_a_skip_says_why_in_the_table():
     assert line.endswith("U (2) i2 (needs the upload 3 (x86_64), which failed)")
 
 
-def test_the_regions_of_one_keystone_share_a_session_and_its_token(run, requests_mock,
-                                                                   monkeypatch):
+def test_the_regions_of_keystone_auth_share_one_session(run, requests_mock, monkeypatch):
     from keystoneauth1 import session as ks_session
 
     from tests.unit import fake_glance
@@ -259,7 +258,7 @@ def test_the_regions_of_one_keystone_share_a_session_and_its_token(run, requests
     assert isinstance(first, ks_session.Session) and first is second
 
 
-def test_a_run_imports_no_tooz_without_a_backend_and_no_tqdm_off_a_terminal(tmp_path):
+def test_a_run_imports_no_tooz_without_a_backend_and_no_tqdm_off_a_terminal():
     import subprocess
     import sys
     code = ("import sys, logging\n"

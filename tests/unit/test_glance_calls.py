@@ -1,6 +1,8 @@
 """imgsync's Glance calls: listing hidden and visible images at once, polling an import."""
 
 import threading
+import time
+import types
 import urllib.parse
 
 import pytest
@@ -52,7 +54,8 @@ def test_a_failed_listing_fails_the_whole_listing():
 
 def test_an_import_is_polled_soon_then_once_per_poll_interval(monkeypatch):
     pauses = []
-    monkeypatch.setattr(glance_mod.time, "sleep", pauses.append)
+    monkeypatch.setattr(glance_mod, "time", types.SimpleNamespace(
+        monotonic=time.monotonic, sleep=pauses.append))
     proxy = fake_glance.FakeProxy([{"id": "i", "status": "importing"}])
     answers = iter(["importing"] * 6 + ["active"])
 
