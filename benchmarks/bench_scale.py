@@ -114,15 +114,7 @@ workers = {workers}
 lock_path = {tmp}/locks
 http_retries = 0
 
-[keystone_auth]
-auth_type = password
-auth_url = {auth_url}
-username = {username}
-password = {password}
-project_name = {project_name}
-user_domain_name = {user_domain_name}
-project_domain_name = {project_domain_name}
-
+""" + legacy.KEYSTONE_AUTH + """
 [glance]
 region_name = RegionOne
 {glance}

@@ -25,10 +25,7 @@ from imgsync.cmd import cli
 sys.argv = ["glance-imgsync", *sys.argv[4:]]
 cli.main()
 """
-CONFIG = """\
-[DEFAULT]
-properties = os_admin_user=ubuntu
-
+KEYSTONE_AUTH = """\
 [keystone_auth]
 auth_type = password
 auth_url = {auth_url}
@@ -38,6 +35,8 @@ project_name = {project_name}
 user_domain_name = {user_domain_name}
 project_domain_name = {project_domain_name}
 """
+"""The account's group, as both 2.1.0 and this imgsync read it (bench_scale uses it too)."""
+CONFIG = "[DEFAULT]\nproperties = os_admin_user=ubuntu\n\n" + KEYSTONE_AUTH
 SERIES = {"24.04": ("noble", "ubuntu24")}
 """Our series: 2.1.0's code name and instance name."""
 

@@ -1,22 +1,14 @@
 """Tests that kill the surviving mutmut mutants of imgsync/compression.py."""
 
-import bz2
-import gzip
-import lzma
-import random
 import zlib
 
 import pytest
 
 from imgsync import compression
 from imgsync import exceptions
-
-DATA = random.Random(7).randbytes(300_000) + bytes(700_000)
-COMPRESS = {"bz2": bz2.compress, "gz": gzip.compress, "xz": lzma.compress}
-
-
-def chunked(data, size=50_000):
-    return iter([data[i:i + size] for i in range(0, len(data), size)])
+from tests.unit.test_compression import COMPRESS
+from tests.unit.test_compression import DATA
+from tests.unit.test_compression import chunked
 
 
 @pytest.mark.parametrize("kind", compression.FORMATS)

@@ -4,24 +4,9 @@ import pytest
 
 from imgsync import exceptions
 from imgsync import proof
-from imgsync.drivers import base
-
-SENT = proof.Sent(size=1000, digests={"sha256": "a" * 64, "sha512": "b" * 128},
-                  disk_format="qcow2", virtual_size=8 << 30)
-
-
-def stored_image(**changes):
-    image = {"id": "img", "size": 1000, "disk_format": "qcow2", "os_hash_algo": "sha512",
-             "os_hash_value": "b" * 128, "virtual_size": 8 << 30}
-    image.update(changes)
-    return image
-
-
-def release():
-    return base.Release(distro="debian-13", display_name="Debian 13", version="1",
-                        build_date=None, url="https://example.org/d.qcow2", checksum_algo="sha512",
-                        checksum="b" * 128, disk_format="qcow2", min_disk=0, min_ram=0,
-                        metadata={})
+from tests.unit.test_proof import SENT
+from tests.unit.test_proof import release
+from tests.unit.test_proof import stored_image
 
 
 def test_a_hash_mismatch_shows_both_values():
