@@ -204,6 +204,11 @@ def driver_opts(driver_cls):
                            f"{driver_cls.signature_description})"
                            if driver_cls.signature_style else
                            " (this upstream publishes none)") + "."),
+        cfg.BoolOpt("allow_signature_downgrade", default=False,
+                    help="Accept builds without a valid signature although imgsync's images "
+                         "of this instance carry imgsync.signed_by (by default such a build "
+                         "fails the instance, whatever 'signature' says: a mirror may have "
+                         "removed the signature)."),
         cfg.StrOpt("signing_keys",
                    help="File of OpenPGP certificates (armored or binary, one or more) "
                         "that replaces the driver's shipped, pinned keys."),

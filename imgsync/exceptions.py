@@ -37,6 +37,10 @@ class SignatureError(UpstreamError):
     """A checksum file's OpenPGP signature is missing, bad, or not by a trusted key."""
 
 
+class RefusedBuild(UpstreamError):
+    """Upstream's files do not prove that a build is the release it claims to be."""
+
+
 class ImageFormatMismatch(UpstreamError):
     """The data is not in the disk format the driver announced."""
 

@@ -10,6 +10,7 @@ import datetime
 
 from imgsync import glance as glance_mod
 from imgsync import ordering
+from imgsync import trust
 
 EXPIRE_ACTIONS = ("none", "hide", "deactivate", "delete")
 CHECKSUM_ALGOS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
@@ -29,6 +30,8 @@ class Policy:
     expire_action: str = "hide"
     latest_name: bool = False
     pending_grace_period: int = 7200
+    allow_unsigned: bool = False
+    """Accept unsigned builds although the instance's images are signed."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,9 +98,12 @@ def plan(releases, images, owner, policy, now):
     ``releases`` (upstream's newest, from the driver), in the order to apply them:
     pending cleanup, then each release (up to date, or upload), then rotation, then renames.
 
-    Only images owned by ``owner`` (imgsync's project) are ever considered.
+    Only images owned by ``owner`` (imgsync's project) are ever considered. A release
+    that they contradict (imgsync.trust) raises RefusedBuild: no plan for the instance.
     """
     own = [image for image in images if image.get("owner") == owner]
+    trust.consistent(releases, [image for image in own if is_finished(image)],
+                     policy.allow_unsigned)
     warnings = []
     actions = _clean_pending(own, policy, now, warnings)
     finished = [_Entry.of(image) for image in own if is_finished(image)]

@@ -7,6 +7,7 @@ certificate is pinned (or in the operator's file) and that certificate has not
 expired or been revoked.
 """
 
+import dataclasses
 import datetime
 import os
 import pathlib
@@ -20,6 +21,7 @@ import tempfile
 os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
 
 import pysequoia  # noqa: E402
+from pysequoia import packet  # noqa: E402
 
 from imgsync import exceptions
 from imgsync import redact
@@ -27,8 +29,17 @@ from imgsync import redact
 KEYS_DIR = pathlib.Path(__file__).parent / "keys"
 CLEARSIGNED = b"-----BEGIN PGP SIGNED MESSAGE-----"
 GPGV_TIMEOUT = 60
-_VALIDSIG = re.compile(rb"^\[GNUPG:\] VALIDSIG \S+ (?:\S+ ){8}(\S+)$", re.M)
-"""gpgv's status line for a good signature; the last field is the primary key's."""
+_VALIDSIG = re.compile(rb"^\[GNUPG:\] VALIDSIG \S+ \S+ (\S+) (?:\S+ ){6}(\S+)$", re.M)
+"""gpgv's status line for a good signature: the signature's time, the primary key."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Signed:
+    """A verified signature: the trusted signer (primary key fingerprint, lower case) and
+    when the signature was made, as the signature itself says (UTC)."""
+
+    signer: str
+    at: datetime.datetime
 _GPGV_REFUSALS = rb"(?:REVKEYSIG|EXPKEYSIG|EXPSIG|KEYREVOKED|KEYEXPIRED|BADSIG|ERRSIG|NO_PUBKEY)"
 
 
@@ -48,11 +59,14 @@ class Keyring:
     def _store(self, ids):
         return self.certs
 
-    def check(self, result, url):
-        """The signer's fingerprint, once the signer is trusted now."""
+    def check(self, result, signature, url):
+        """The Signed of a verification ``result``, once the signer is trusted now;
+        ``signature`` holds the signature packets (for the signature's time)."""
         if not result.valid_sigs:
             raise exceptions.SignatureError(f"{redact.url(url)}: no valid signature")
-        return self.trusted(result.valid_sigs[0].certificate, url)
+        valid = result.valid_sigs[0]
+        return Signed(self.trusted(valid.certificate, url),
+                      created(signature, valid.signing_key, url))
 
     def trusted(self, signer, url):
         """``signer`` (a primary key fingerprint), once its certificate is trusted now."""
@@ -86,8 +100,27 @@ def load(path):
             f"{path}: not a file of OpenPGP certificates: {_reason(exc)}") from exc
 
 
+def created(signature, signing_key, url):
+    """When the signature by ``signing_key`` (a key fingerprint) among the packets of
+    ``signature`` (armored or binary) was made."""
+    key = signing_key.lower()
+    try:
+        packets = packet.PacketPile.from_bytes(signature)
+    except RuntimeError as exc:
+        raise exceptions.SignatureError(
+            f"{redact.url(url)}: unreadable signature packets: {_reason(exc)}") from exc
+    for item in packets:
+        if item.tag != packet.Tag.Signature or item.signature_created is None:
+            continue
+        issuer = (item.issuer_fingerprint or "").lower()
+        if issuer == key or (not issuer and (item.issuer_key_id or "").lower() == key[-16:]):
+            return item.signature_created.astimezone(datetime.timezone.utc)
+    raise exceptions.SignatureError(
+        f"{redact.url(url)}: the valid signature carries no creation time")
+
+
 def verify_detached(data, signature, keyring, url, signature_url):
-    """Verify ``signature`` (armored or binary) of ``data``; the signer's fingerprint."""
+    """Verify ``signature`` (armored or binary) of ``data``; a Signed."""
     try:
         sig = pysequoia.Sig.from_bytes(signature)
     except RuntimeError as exc:
@@ -99,7 +132,7 @@ def verify_detached(data, signature, keyring, url, signature_url):
         if _reason(exc) == "Policy rejected packet type" and sig.version == 3:
             return _verify_v3(data, signature, keyring, url, signature_url)
         raise _refused(exc, url, signature_url, keyring) from exc
-    return keyring.check(result, url)
+    return keyring.check(result, signature, url)
 
 
 def _verify_v3(data, signature, keyring, url, signature_url):
@@ -124,16 +157,17 @@ def _verify_v3(data, signature, keyring, url, signature_url):
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise exceptions.SignatureError(
                 f"{redact.url(signature_url)}: gpgv failed: {exc}") from exc
-    signer = gpgv_signer(done.stdout, done.returncode)
-    if signer is None:
+    signed = gpgv_signed(done.stdout, done.returncode)
+    if signed is None:
         raise exceptions.SignatureError(
             f"{redact.url(signature_url)}: bad signature of {redact.url(url)}: the v3 "
             f"signature does not verify with the trusted keys in {keyring.path} (gpgv)")
-    return keyring.trusted(signer, url)
+    return Signed(keyring.trusted(signed.signer, url), signed.at)
 
 
-def gpgv_signer(status, returncode):
-    """The primary fingerprint of a good signature in gpgv's status output, or None.
+def gpgv_signed(status, returncode):
+    """The Signed of a good signature in gpgv's status output (the signer as gpgv prints
+    it), or None.
 
     gpgv exits 0 and prints VALIDSIG for a revoked or expired key too: only a GOODSIG
     with none of the warnings counts."""
@@ -141,11 +175,20 @@ def gpgv_signer(status, returncode):
             or re.search(rb"^\[GNUPG:\] " + _GPGV_REFUSALS + rb"\b", status, re.M):
         return None
     valid = _VALIDSIG.search(status)
-    return valid.group(1).decode() if valid else None
+    if not valid:
+        return None
+    stamp = valid.group(1).decode()
+    try:   # seconds since the epoch, or ISO 8601 (gpg's --fixed-list-mode variants)
+        at = (datetime.datetime.fromtimestamp(int(stamp), datetime.timezone.utc)
+              if stamp.isdigit() else datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%S")
+              .replace(tzinfo=datetime.timezone.utc))
+    except (ValueError, OverflowError):
+        return None
+    return Signed(valid.group(2).decode(), at)
 
 
 def verify_clearsigned(document, keyring, url):
-    """Verify a clear-signed ``document``; ``(signed text, signer's fingerprint)``.
+    """Verify a clear-signed ``document``; ``(signed text, Signed)``.
 
     Only the signed text may be used: anything outside the signature is not upstream's.
     """
@@ -153,7 +196,9 @@ def verify_clearsigned(document, keyring, url):
         result = pysequoia.verify(bytes=document, store=keyring._store)
     except RuntimeError as exc:
         raise _refused(exc, url, url, keyring) from exc
-    return result.bytes.decode("utf-8", "replace"), keyring.check(result, url)
+    start = document.rfind(b"-----BEGIN PGP SIGNATURE-----")
+    return (result.bytes.decode("utf-8", "replace"),
+            keyring.check(result, document[start:] if start >= 0 else b"", url))
 
 
 def is_clearsigned(document):

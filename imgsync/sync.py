@@ -36,7 +36,8 @@ def policy(settings, conf):
     return plan_mod.Policy(prefix=settings.prefix,
                            keep=max(conf.keep_versions, conf.versions),
                            expire_action=conf.expire_action, latest_name=conf.latest_name,
-                           pending_grace_period=settings.pending_grace_period)
+                           pending_grace_period=settings.pending_grace_period,
+                           allow_unsigned=conf.allow_signature_downgrade)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +112,10 @@ class Syncer:
             for target in self.targets:
                 try:
                     plans[target.name] = self.plan(target, driver, releases)
+                except exceptions.RefusedBuild as exc:   # evidence against the mirror:
+                    error = str(exc)                      # no target gets anything
+                    LOG.error("%s: %s", driver.name, error)
+                    return [executor_mod.Result(driver.name, executor_mod.FAILED, error=error)]
                 except exceptions.ImgsyncError as exc:
                     where = f"{driver.name} in {target.name}" if target.name else driver.name
                     LOG.error("%s: %s", where, exc)

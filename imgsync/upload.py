@@ -43,6 +43,8 @@ def image_properties(release):
         "imgsync.url": release.official_url,
         **({"imgsync.mirror_url": release.mirror_url} if release.mirror_url else {}),
         **({"imgsync.signed_by": release.signed_by} if release.signed_by else {}),
+        **({"imgsync.signed_at": release.signed_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+           if release.signed_at else {}),
         "image_build_date": release.build_date.isoformat(),
     }
 

@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime
+import logging
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -13,6 +14,9 @@ from imgsync import exceptions
 from imgsync import ordering
 from imgsync import redact
 from imgsync import signatures
+from imgsync import trust
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +41,11 @@ class Release:
     """``url`` on the official site, whichever mirror ``url`` is on."""
     signed_by: str | None = None
     """Fingerprint of the OpenPGP key that signed the checksum, when it was verified."""
+    signed_at: datetime.datetime | None = None
+    """When that signature was made, as it says."""
+    build_date_from_version: bool = True
+    """Whether ``build_date`` is the date the version (or a signed file) claims, rather
+    than a Last-Modified header."""
     version_is_build_id: bool = True
     """Whether ``version`` names one build only (not, say, a file name reused by rebuilds)."""
 
@@ -95,7 +104,7 @@ class Driver:
         self.properties = properties or {}
         """Properties for every image ([DEFAULT] properties)."""
         self._signers = {}
-        """Checksum URL to the fingerprint that signed it."""
+        """Checksum URL to the signatures.Signed of it."""
         self._keyring = None
 
     @classmethod
@@ -150,6 +159,7 @@ class Driver:
             except exceptions.UpstreamError as exc:
                 if exc.status != 404 or policy == "required":
                     raise
+                self.unsigned(url, "no clear-signed .asc copy beside it")
                 return self.upstream.get_text(url)
             return self._clearsigned(document, url + ".asc", url)
         data = self.upstream.get_bytes(url)
@@ -159,6 +169,7 @@ class Driver:
             if policy == "required":
                 raise exceptions.SignatureError(
                     f"{redact.url(url)} is not signed (signature = required)")
+            self.unsigned(url, "not clear-signed")
             return data.decode("utf-8", "replace")
         for suffix in self.signature_suffixes:
             try:
@@ -174,7 +185,13 @@ class Driver:
             raise exceptions.SignatureError(
                 f"{redact.url(url)}: no signature ({' or '.join(self.signature_suffixes)}) "
                 "beside it (signature = required)")
+        self.unsigned(url, f"no {' or '.join(self.signature_suffixes)} beside it")
         return data.decode("utf-8", "replace")
+
+    def unsigned(self, url, why):
+        """Warn, every time, that ``url`` is used unsigned under ``if-published``."""
+        LOG.warning("%s: %s is not signed (%s); used unsigned because [%s] signature = "
+                    "if-published", self.name, redact.url(url), why, self.name)
 
     def published_sums(self, url):
         """The checksum file at ``url``, its signature checked, parsed; None when upstream
@@ -222,10 +239,11 @@ class Driver:
                 "allow_weak_checksums = true to accept)")
         metadata = {**self.metadata, **(metadata or {}), "architecture": architecture,
                     **self.properties, **self.conf.properties}
+        signed = self._signers.get(fields.get("checksum_url"))
         display_name = self.display_name
         if architecture != "x86_64":
             display_name += f" {architecture}"
-        return Release(
+        release = Release(
             distro=self.name,
             display_name=display_name,
             disk_format=self.disk_format,
@@ -233,6 +251,9 @@ class Driver:
             min_ram=self.conf.min_ram if self.conf.min_ram is not None else self.min_ram,
             metadata=metadata,
             official_url=self.official_url(fields["url"]),
-            signed_by=self._signers.get(fields.get("checksum_url")),
+            signed_by=signed and signed.signer,
+            signed_at=signed and signed.at,
             **fields,
         )
+        trust.fresh(release, datetime.datetime.now(datetime.timezone.utc))
+        return release

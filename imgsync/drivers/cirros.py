@@ -50,7 +50,8 @@ class Cirros(base.Driver):
                     architecture=arch, metadata={"os_version": version}, version=version,
                     build_date=self.upstream.last_modified(directory + name),
                     url=directory + name, checksum_algo=algo, checksum=digest,
-                    checksum_url=f"{directory} ({algo} checksum file)"))
+                    checksum_url=f"{directory} ({algo} checksum file)",
+                    build_date_from_version=False))
         return sorted(found, key=lambda r: ordering.natural_key(r.version), reverse=True)
 
     def _sums(self, directory):

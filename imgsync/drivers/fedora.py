@@ -103,4 +103,4 @@ class Fedora(base.Driver):
         return self.release(
             architecture=arch, metadata={"os_version": number}, version=f"{number}-{compose}",
             build_date=self.upstream.last_modified(url), url=url, checksum_algo=algo,
-            checksum=digest, checksum_url=sums_url)
+            checksum=digest, checksum_url=sums_url, build_date_from_version=False)

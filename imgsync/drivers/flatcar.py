@@ -12,6 +12,7 @@ and the ``lts`` host name (``base_url`` overrides it).
 """
 
 import datetime
+import hashlib
 import logging
 import re
 
@@ -19,6 +20,8 @@ from oslo_config import cfg
 
 from imgsync import checksums
 from imgsync import exceptions
+from imgsync import redact
+from imgsync import signatures
 from imgsync.drivers import base
 from imgsync.drivers import helpers
 
@@ -31,14 +34,20 @@ _PREFERENCE = {"auto": ("none", "bz2", "gz"), "none": ("none",), "bz2": ("bz2",)
 _DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 
 
-def parse_version_txt(text, url):
-    """``(version, build date)`` from a ``version.txt`` (FLATCAR_VERSION_ID, FLATCAR_BUILD_ID);
-    the date is None when FLATCAR_BUILD_ID carries none (the caller asks Last-Modified)."""
+def version_values(text):
+    """The ``KEY=value`` pairs of a ``version.txt``."""
     values = {}
     for line in text.splitlines():
         key, sep, value = line.strip().partition("=")
         if sep:
             values[key.strip()] = value.strip().strip("\"'")
+    return values
+
+
+def parse_version_txt(text, url):
+    """``(version, build date)`` from a ``version.txt`` (FLATCAR_VERSION_ID, FLATCAR_BUILD_ID);
+    the date is None when FLATCAR_BUILD_ID carries none (the caller asks Last-Modified)."""
+    values = version_values(text)
     version = values.get("FLATCAR_VERSION_ID") or values.get("FLATCAR_VERSION")
     date = _DATE.search(values.get("FLATCAR_BUILD_ID", ""))
     if not version or not re.fullmatch(r"[0-9][0-9A-Za-z.+_-]*", version):
@@ -89,16 +98,71 @@ class FlatcarDriver(base.Driver):
     catalog_meta = {"os_distro": "fedora"}
     """openstack-image-manager's schema has no ``flatcar``; its own flatcar.yml uses fedora."""
 
-    def _version_txt(self, url):
-        """``(version, build date)`` of a version.txt; its Last-Modified date when its
-        FLATCAR_BUILD_ID has none."""
-        version, date = parse_version_txt(self.upstream.get_text(url), url)
-        return version, date or self.upstream.last_modified(url)
+    branch: str
+    """FLATCAR_BRANCH of the channel's versions (``<build>.<branch>.<patch>``): 0 alpha,
+    1 beta, 2 stable, 3 LTS."""
+
+    def _version_txt(self, url, expected=None):
+        """``(version, build date, whether the date is the file's own)`` of a version.txt,
+        its signature checked as ``signature`` asks; its Last-Modified date when its
+        FLATCAR_BUILD_ID has none. A signed version.txt must name this channel's branch
+        and, in a version directory, that directory's ``expected`` version: the same key
+        signs every channel and board, so a signature alone binds nothing."""
+        data = self.upstream.get_bytes(url)
+        text = data.decode("utf-8", "replace")
+        version, date = parse_version_txt(text, url)
+        if self._version_signed(url, data):
+            branch = (version_values(text).get("FLATCAR_BRANCH")
+                      or (version.split(".") + [""])[1])
+            if branch != self.branch:
+                raise exceptions.RefusedBuild(
+                    f"refused build {version} of {self.name}: the signed {redact.url(url)} "
+                    f"names FLATCAR_BRANCH {branch or 'none'}, not {self.branch}, the "
+                    f"branch of {self.display_name}: another channel's build")
+        if expected is not None and version != expected:
+            raise exceptions.RefusedBuild(
+                f"refused build {expected} of {self.name}: {redact.url(url)} names version "
+                f"{version}: another build published under this version")
+        if date:
+            return version, date, True
+        return version, self.upstream.last_modified(url), False
+
+    def _version_signed(self, url, data):
+        """Verify version.txt: its detached ``.sig``, else its clear-signed
+        ``.DIGESTS.asc``; whether it was signed (raise when it must be and is not)."""
+        if self.conf.signature == "off":
+            return False
+        try:
+            signature = self.upstream.get_bytes(url + ".sig")
+        except exceptions.UpstreamError as exc:
+            if exc.status != 404:
+                raise
+        else:
+            signatures.verify_detached(data, signature, self.keyring(), url, url + ".sig")
+            return True
+        try:
+            document = self.upstream.get_bytes(url + ".DIGESTS.asc")
+        except exceptions.UpstreamError as exc:
+            if exc.status != 404:
+                raise
+            if self.conf.signature == "required":
+                raise exceptions.SignatureError(
+                    f"{redact.url(url)}: neither .sig nor .DIGESTS.asc beside it "
+                    "(signature = required)") from exc
+            self.unsigned(url, "neither .sig nor .DIGESTS.asc beside it")
+            return False
+        text, _ = signatures.verify_clearsigned(document, self.keyring(), url + ".DIGESTS.asc")
+        digest = checksums.parse_digests(text).get("sha512", {}).get("version.txt")
+        if digest != hashlib.sha512(data).hexdigest():
+            raise exceptions.SignatureError(
+                f"{redact.url(url)} is not the version.txt whose sha512 the signed "
+                f"{redact.url(url)}.DIGESTS.asc lists")
+        return True
 
     def arch_releases(self, arch, upstream_arch):
         board_url = f"{self.base_url}{upstream_arch}/"
         current_url = f"{board_url}current/version.txt"
-        newest, newest_date = self._version_txt(current_url)
+        newest, newest_date, newest_claimed = self._version_txt(current_url)
         candidates = [newest]
         if self.conf.versions > 1:
             older = helpers.version_dirs(self.upstream.entries(board_url), newest=newest)
@@ -108,9 +172,10 @@ class FlatcarDriver(base.Driver):
             if len(releases) == self.conf.versions:
                 break
             version_url = f"{board_url}{version}/"
-            build_date = newest_date
+            build_date, claimed = newest_date, newest_claimed
             if version != newest:
-                build_date = self._version_txt(f"{version_url}version.txt")[1]
+                _, build_date, claimed = self._version_txt(f"{version_url}version.txt",
+                                                           expected=version)
             chosen = self._choose(version_url)
             if chosen is None:
                 if version == newest:
@@ -128,7 +193,8 @@ class FlatcarDriver(base.Driver):
             releases.append(self.release(
                 architecture=arch, metadata={"os_version": version}, version=version,
                 build_date=build_date, url=f"{version_url}{name}", checksum_algo=algo,
-                checksum=digest, compression=compression, checksum_url=digests_url))
+                checksum=digest, compression=compression, checksum_url=digests_url,
+                build_date_from_version=claimed))
         return releases
 
     def _files(self):
@@ -152,20 +218,24 @@ class FlatcarDriver(base.Driver):
 
 
 class FlatcarStable(FlatcarDriver):
+    branch = "2"
     display_name = "Flatcar Stable"
     upstream_url = "https://stable.release.flatcar-linux.net/"
 
 
 class FlatcarBeta(FlatcarDriver):
+    branch = "1"
     display_name = "Flatcar Beta"
     upstream_url = "https://beta.release.flatcar-linux.net/"
 
 
 class FlatcarAlpha(FlatcarDriver):
+    branch = "0"
     display_name = "Flatcar Alpha"
     upstream_url = "https://alpha.release.flatcar-linux.net/"
 
 
 class FlatcarLts(FlatcarDriver):
+    branch = "3"
     display_name = "Flatcar LTS"
     upstream_url = "https://lts.release.flatcar-linux.net/"

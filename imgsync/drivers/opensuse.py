@@ -2,10 +2,9 @@
 
 The version is the OBS build number of the build-numbered file beside the alias
 (``...-Cloud-Build19.146.qcow2`` gives ``19.146``); the build date is its
-Last-Modified. Each file has a one-line ``<file>.sha256``. How long older builds
-stay, and whether the ``.sha256`` of a build file names the build file or the alias,
-is unconfirmed upstream: a ``.sha256`` holding a single sha256 is accepted whatever
-name it gives.
+Last-Modified. Each file has a one-line ``<file>.sha256`` naming that file (as the real
+16.0 files do); one naming another file is refused. How long older builds stay is
+unconfirmed upstream.
 """
 
 import logging
@@ -21,10 +20,9 @@ LOG = logging.getLogger(__name__)
 
 
 def single_sha256(text, filename, url):
-    """The sha256 a ``<file>.sha256`` gives for ``filename`` (or its only sha256)."""
+    """The sha256 a ``<file>.sha256`` gives for ``filename``, which it must name exactly:
+    one key signs every build, so a signed file is used only for the file it names."""
     sums = {name: s for name, s in checksums.parse(text, url).items() if s[0] == "sha256"}
-    if filename not in sums and len(sums) == 1:
-        return next(iter(sums.values()))
     return helpers.lookup(sums, filename, url)
 
 
@@ -70,7 +68,8 @@ class LeapDriver(base.Driver):
                 found.append(self.release(
                     architecture=arch, version=build,
                     build_date=self.upstream.last_modified(url + name), url=url + name,
-                    checksum_algo=algo, checksum=digest, checksum_url=sums_url))
+                    checksum_algo=algo, checksum=digest, checksum_url=sums_url,
+                    build_date_from_version=False))
         return sorted(found, key=lambda r: ordering.natural_key(r.version), reverse=True)
 
 

@@ -63,6 +63,9 @@ class RockyDriver(el.EnterpriseLinuxDriver):
             raise exceptions.SignatureError(
                 f"{redact.url(combined_url)} is missing or empty, and only it is signed "
                 "(signature = required)")
+        if not combined and self.conf.signature == "if-published":
+            self.unsigned(combined_url, "missing or empty: only the per-image .CHECKSUM "
+                                        "files, which are not signed")
         if combined:   # the directory's CHECKSUM: every file, and the one Rocky signs
             names, sums_url = combined, combined_url
 

@@ -104,7 +104,8 @@ class Locks:
 
 def same_id_run(proxies, qcow2):
     release = uploads.release(qcow2)
-    conf = types.SimpleNamespace(keep_versions=3, versions=1, expire_action="hide",
+    conf = types.SimpleNamespace(allow_signature_downgrade=False,
+                                 keep_versions=3, versions=1, expire_action="hide",
                                  latest_name=False)
     driver = types.SimpleNamespace(name="ubuntu-24.04", conf=conf, releases=lambda: [release],
                                    upstream=uploads.Upstream(qcow2))

@@ -111,17 +111,20 @@ def test_leap_15_newest_build(requests_mock):
     assert release.display_name == "openSUSE Leap 15.6"
 
 
-def test_leap_16_aarch64_sha256_naming_the_alias(requests_mock):
+def test_leap_sha256_naming_another_file_is_refused(requests_mock):
+    """One key signs every build: a .sha256 (signed or not) counts only for the file it
+    names, so the alias's digest cannot pass for a build's."""
     url = BASE + "16.0/appliances/"
     name = LEAP16.format("aarch64", "16.2")
     requests_mock.get(url, text=listing(name, LEAP16.format("x86_64", "18.7")))
     requests_mock.get(url + name + ".sha256",
                       text=f"{SHA}  Leap-16.0-Minimal-VM.aarch64-Cloud.qcow2\n")
     requests_mock.head(url + name, headers=LAST_MODIFIED)
-    release, = make_driver(opensuse.Leap160, "opensuse-leap-16.0", BASE,
-                           architectures=["aarch64"]).releases()
-    assert (release.version, release.checksum) == ("16.2", SHA)
-    assert release.metadata["os_admin_user"] == "sles"
+    driver = make_driver(opensuse.Leap160, "opensuse-leap-16.0", BASE, architectures=["aarch64"],
+                         signature="off")
+    with pytest.raises(exceptions.LayoutError, match=f"expected a checksum for {name}, found "
+                                                     "Leap-16.0-Minimal-VM.aarch64-Cloud.qcow2"):
+        driver.releases()
 
 
 def test_leap_missing_sha256_entry(requests_mock):

@@ -19,7 +19,8 @@ def instance(name, *versions):
     releases = [plans.rel(v) for v in versions]
     for release in releases:
         object.__setattr__(release, "distro", name)
-    conf = types.SimpleNamespace(keep_versions=3, versions=1, expire_action="hide",
+    conf = types.SimpleNamespace(allow_signature_downgrade=False,
+                                 keep_versions=3, versions=1, expire_action="hide",
                                  latest_name=False)
     return types.SimpleNamespace(name=name, conf=conf, releases=lambda: releases,
                                  upstream=None)

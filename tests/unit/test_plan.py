@@ -139,7 +139,8 @@ def test_images_in_use_are_kept_and_say_why():
 
 @pytest.mark.parametrize("keep_versions,versions,keep", [(1, 3, 3), (3, 1, 3), (2, 2, 2)])
 def test_keep_is_the_larger_of_keep_versions_and_versions(keep_versions, versions, keep):
-    conf = types.SimpleNamespace(keep_versions=keep_versions, versions=versions,
+    conf = types.SimpleNamespace(allow_signature_downgrade=False,
+                                 keep_versions=keep_versions, versions=versions,
                                  expire_action="hide", latest_name=False)
     assert sync.policy(sync.Settings(), conf).keep == keep
 

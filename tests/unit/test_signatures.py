@@ -1,5 +1,6 @@
 """OpenPGP signatures of checksum files: real upstream samples and keys made here."""
 
+import datetime
 import pathlib
 
 import pysequoia
@@ -131,8 +132,9 @@ def test_a_signature_by_a_revoked_key_is_refused(requests_mock, tmp_path):
 
 def test_fedoras_real_clear_signed_checksum_file():
     document = (SIGNED / "fedora" / "Fedora-Cloud-44-1.7-aarch64-CHECKSUM").read_bytes()
-    text, signer = signatures.verify_clearsigned(document, shipped(fedora.Fedora), "CHECKSUM")
-    assert signer == "36f612dcf27f7d1a48a835e4dbfcf71c6d9f90a6"
+    text, signed = signatures.verify_clearsigned(document, shipped(fedora.Fedora), "CHECKSUM")
+    assert signed.signer == "36f612dcf27f7d1a48a835e4dbfcf71c6d9f90a6"
+    assert signed.at.tzinfo is not None and signed.at.year == 2026
     assert "SHA256 (Fedora-Cloud-Base-Generic-44-1.7.aarch64.qcow2) = " in text
     assert "PGP" not in text
 
@@ -149,9 +151,12 @@ def test_only_the_clear_signed_text_counts(key):
 
 def test_flatcars_real_clear_signed_digests_signed_by_a_subkey():
     document = (SIGNED / "flatcar" / "flatcar_production_image_sbom.json.DIGESTS.asc").read_bytes()
-    text, signer = signatures.verify_clearsigned(document, shipped(flatcar.FlatcarStable),
+    text, signed = signatures.verify_clearsigned(document, shipped(flatcar.FlatcarStable),
                                                  "DIGESTS.asc")
-    assert signer == "f88cfedeff29a5b4d9523864e25d9aed0593b34a"
+    # the signature is made by a subkey; its time is found by that subkey's fingerprint
+    assert signed == signatures.Signed(
+        "f88cfedeff29a5b4d9523864e25d9aed0593b34a",
+        datetime.datetime(2026, 5, 9, 0, 43, 25, tzinfo=datetime.timezone.utc))
     assert "# SHA512 HASH" in text
 
 
@@ -159,10 +164,13 @@ LEAP = "Leap-16.0-Minimal-VM.aarch64-Cloud-Build18.7.qcow2.sha256"
 
 
 def test_opensuses_real_v3_signature_verifies_with_gpgv():
-    signer = signatures.verify_detached((SIGNED / "opensuse" / LEAP).read_bytes(),
+    signed = signatures.verify_detached((SIGNED / "opensuse" / LEAP).read_bytes(),
                                         (SIGNED / "opensuse" / f"{LEAP}.asc").read_bytes(),
                                         shipped(opensuse.Leap160), LEAP, f"{LEAP}.asc")
-    assert signer == "ad485664e901b867051ab15f35a2f86e29b700a4"
+    # gpgv's VALIDSIG gives the time of the v3 signature
+    assert signed == signatures.Signed(
+        "ad485664e901b867051ab15f35a2f86e29b700a4",
+        datetime.datetime(2026, 6, 19, 5, 31, 12, tzinfo=datetime.timezone.utc))
     assert opensuse.Leap160.signature_default == "required"
 
 
@@ -205,10 +213,12 @@ GOOD_V3 = (b"[GNUPG:] NEWSIG\n[GNUPG:] KEY_CONSIDERED AD48 0\n"
 @pytest.mark.parametrize("warning", [b"REVKEYSIG 35A2F86E29B700A4 x", b"EXPKEYSIG 35A2 x",
                                      b"EXPSIG 35A2 x", b"KEYREVOKED", b"ERRSIG 35A2 1 2 00 0 5"])
 def test_gpgv_warnings_refuse_a_signature_it_calls_valid(warning):
-    assert signatures.gpgv_signer(GOOD_V3, 0) == "AD485664E901B867051AB15F35A2F86E29B700A4"
-    assert signatures.gpgv_signer(GOOD_V3 + b"[GNUPG:] " + warning + b"\n", 0) is None
-    assert signatures.gpgv_signer(GOOD_V3.replace(b"GOODSIG", b"BADSIG"), 0) is None
-    assert signatures.gpgv_signer(GOOD_V3, 1) is None
+    assert signatures.gpgv_signed(GOOD_V3, 0) == signatures.Signed(
+        "AD485664E901B867051AB15F35A2F86E29B700A4",
+        datetime.datetime.fromtimestamp(1781847072, datetime.timezone.utc))
+    assert signatures.gpgv_signed(GOOD_V3 + b"[GNUPG:] " + warning + b"\n", 0) is None
+    assert signatures.gpgv_signed(GOOD_V3.replace(b"GOODSIG", b"BADSIG"), 0) is None
+    assert signatures.gpgv_signed(GOOD_V3, 1) is None
 
 
 def test_a_revoked_certificate_is_never_trusted(tmp_path):
