@@ -1,7 +1,9 @@
 """A local upstream mirror for tests and the demo: real qcow2 files behind a real HTTP server."""
 
+import atexit
 import base64
 import bz2
+import datetime
 import functools
 import gzip
 import hashlib
@@ -23,11 +25,39 @@ HOLD_TIMEOUT = 120
 _SIGNER = []
 
 
-def signing_key():
-    """This test process's OpenPGP key, standing in for upstream's (made once)."""
+KEY_BORN = "20200101T000000"
+"""The test key's creation time: signatures dated from then on verify."""
+
+
+def _gnupg():
+    """A GnuPG home (removed at exit, its agent stopped) holding this test process's key,
+    made with GnuPG's clock set to KEY_BORN so that it can sign files as of their
+    upstream date (``sign_detached(..., at=...)``); made once."""
     if not _SIGNER:
-        _SIGNER.append(pysequoia.Tsk.generate("imgsync test mirror <mirror@example.invalid>"))
+        home = tempfile.mkdtemp(prefix="imgsync-test-gnupg-")
+        atexit.register(_remove_gnupg, home)
+        _gpg(home, "--faked-system-time", KEY_BORN, "--passphrase", "", "--quick-gen-key",
+             "imgsync test mirror <mirror@example.invalid>", "ed25519", "sign", "never")
+        secret = _gpg(home, "--export-secret-keys")
+        _SIGNER.append((home, pysequoia.Tsk.from_bytes(secret)))
     return _SIGNER[0]
+
+
+def _gpg(home, *args):
+    return subprocess.run(["gpg", "--batch", "--quiet", *args], check=True, capture_output=True,
+                          env={"GNUPGHOME": home, "PATH": os.environ.get("PATH", "/usr/bin"),
+                               "LC_ALL": "C"}, timeout=60).stdout
+
+
+def _remove_gnupg(home):
+    subprocess.run(["gpgconf", "--homedir", home, "--kill", "gpg-agent"], check=False,
+                   capture_output=True, timeout=30)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def signing_key():
+    """This test process's OpenPGP key, standing in for upstream's."""
+    return _gnupg()[1]
 
 
 def signing_keys_file(directory):
@@ -37,16 +67,36 @@ def signing_keys_file(directory):
     return path
 
 
-def sign_detached(path, suffix):
-    """Write ``path`` + ``suffix``: a detached, armored signature of ``path``."""
-    signature = pysequoia.sign(signing_key().signer(), pathlib.Path(path).read_bytes(),
-                               mode=pysequoia.SignatureMode.DETACHED)
-    pathlib.Path(f"{path}{suffix}").write_bytes(signature)
+def sign_detached(path, suffix, at=None):
+    """Write ``path`` + ``suffix``: a detached, armored signature of ``path``, made now or,
+    with ``at`` (a datetime), as if made then (GnuPG's faked clock)."""
+    target = pathlib.Path(f"{path}{suffix}")
+    if at is None:
+        target.write_bytes(pysequoia.sign(signing_key().signer(), pathlib.Path(path).read_bytes(),
+                                          mode=pysequoia.SignatureMode.DETACHED))
+        return
+    target.unlink(missing_ok=True)
+    _gpg(_gnupg()[0], "--faked-system-time", f"{at:%Y%m%dT%H%M%S}", "--ignore-time-conflict",
+         "--armor", "--output", str(target), "--detach-sign", str(path))
 
 
-def clearsigned(text):
-    return pysequoia.sign(signing_key().signer(), text.encode(),
-                          mode=pysequoia.SignatureMode.CLEAR)
+def clearsigned(text, at=None):
+    """``text`` clear-signed, now or as if at ``at``."""
+    if at is None:
+        return pysequoia.sign(signing_key().signer(), text.encode(),
+                              mode=pysequoia.SignatureMode.CLEAR)
+    with tempfile.TemporaryDirectory() as work:
+        source = pathlib.Path(work, "text")
+        source.write_text(text)
+        _gpg(_gnupg()[0], "--faked-system-time", f"{at:%Y%m%dT%H%M%S}", "--ignore-time-conflict",
+             "--output", str(source) + ".asc", "--clearsign", str(source))
+        return pathlib.Path(str(source) + ".asc").read_bytes()
+
+
+def build_time(serial):
+    """Noon UTC of the YYYYMMDD a build id starts with: when upstream signed it."""
+    return datetime.datetime.strptime(serial[:8], "%Y%m%d").replace(
+        hour=12, tzinfo=datetime.timezone.utc)
 UBUNTU = {"20.04": "focal", "22.04": "jammy", "24.04": "noble", "26.04": "resolute"}
 
 
@@ -101,7 +151,7 @@ def add_ubuntu_build(root, series, serial, stream="release", checksum=None, size
     lines[image.name] = checksum or lines[image.name]
     by_digest = sorted(lines.items(), key=lambda item: item[1])   # upstream sorts by hash
     (directory / "SHA256SUMS").write_text("".join(f"{d} *{n}\n" for n, d in by_digest))
-    sign_detached(directory / "SHA256SUMS", ".gpg")
+    sign_detached(directory / "SHA256SUMS", ".gpg", at=build_time(serial))
     newest = directory.parent / latest
     shutil.rmtree(newest, ignore_errors=True)
     shutil.copytree(directory, newest)
@@ -310,8 +360,10 @@ def add_flatcar_build(root, version, build_id, compressed=True, uncompressed=Fal
         (directory / f"{path.name}.DIGESTS").write_text(blocks)
         (directory / f"{path.name}.DIGESTS.asc").write_bytes(clearsigned(blocks))
     (directory / "version.txt").write_text(
-        f"FLATCAR_BUILD={version.split('.')[0]}\nFLATCAR_VERSION={version}\n"
+        f"FLATCAR_BUILD={version.split('.')[0]}\nFLATCAR_BRANCH={version.split('.')[1]}\n"
+        f"FLATCAR_VERSION={version}\n"
         f'FLATCAR_VERSION_ID={version}\nFLATCAR_BUILD_ID="{build_id}"\n')
+    sign_detached(directory / "version.txt", ".sig")
     current = directory.parent / "current"
     shutil.rmtree(current, ignore_errors=True)
     shutil.copytree(directory, current)
