@@ -17,6 +17,8 @@ from imgsync import exceptions
 LOG = logging.getLogger(__name__)
 SOURCE = "imgsync"
 PENDING = "pending"
+RESERVED = "reserved"
+"""``imgsync.state`` of an empty record kept for its id (``same_image_id``)."""
 _PAGE = 100
 _PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 _TRANSIENT = (409, 500, 502, 503, 504)

@@ -105,7 +105,7 @@ def plan(releases, images, owner, policy, now):
     trust.consistent(releases, [image for image in own if is_finished(image)],
                      policy.allow_unsigned)
     warnings = []
-    actions = _clean_pending(own, policy, now, warnings)
+    actions = _clean_pending(own, policy, now, warnings) + _clean_reserved(own, releases)
     finished = [_Entry.of(image) for image in own if is_finished(image)]
     current, uploads = [], []
     for release in releases:
@@ -237,6 +237,21 @@ def _clean_pending(images, policy, now, warnings):
                               image["name"], image["id"],
                               reason=f"left pending by a run started {started.isoformat()}"))
     return actions
+
+
+def is_reserved(image):
+    return image.get("imgsync.state") == glance_mod.RESERVED
+
+
+def _clean_reserved(images, releases):
+    """Delete the reservations (same_image_id) of builds upstream no longer offers: only
+    an upload of one of ``releases`` can still take one up."""
+    offered = {(r.version, r.metadata.get("architecture") or "") for r in releases}
+    return [Action(CLEAN, image.get("imgsync.version", "-"), image.get("architecture") or "",
+                   image["name"], image["id"],
+                   reason="reserved the id of a build upstream no longer offers")
+            for image in images if is_reserved(image)
+            and (image.get("imgsync.version"), image.get("architecture") or "") not in offered]
 
 
 def _started_at(image, warnings):

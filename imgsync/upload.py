@@ -8,6 +8,7 @@ the data, once for every target, is imgsync.fanout's.
 import contextlib
 import dataclasses
 import logging
+import time
 
 from imgsync import compression
 from imgsync import exceptions
@@ -101,7 +102,8 @@ class Uploader:
 
     def create(self, release, name, image_id=None):
         """A new private, hidden, pending image for ``release`` (after the permission
-        check), with ``image_id`` when given (``same_image_id``). Glance refusing that id
+        check), with ``image_id`` when given (``same_image_id``): imgsync's own reservation
+        of that id for this build is taken up again. Glance refusing the id otherwise
         fails the upload: the build never gets another id, so a template naming the id
         cannot boot another project's image that took it."""
         self._check_permissions(release)
@@ -110,6 +112,15 @@ class Uploader:
                                       release.min_ram, image_properties(release),
                                       image_id=image_id)
         except exceptions.GlanceError as exc:
+            if image_id and exc.status == 409 and self._reserved_for(image_id, release):
+                self.glance.patch(image_id, [
+                    {"op": "replace", "path": "/name", "value": name},
+                    {"op": "replace", "path": "/imgsync.state", "value": glance_mod.PENDING},
+                    {"op": "add", "path": "/imgsync.started_at",
+                     "value": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+                ], f"take up the reservation {image_id}")
+                LOG.info("%s: uploading into image %s, which reserved its id", name, image_id)
+                return image_id
             if image_id and exc.status == 409:
                 raise exceptions.GlanceError(
                     f"same_image_id: the id {image_id} of {name} is taken in Glance at "
@@ -149,12 +160,44 @@ class Uploader:
         self.remove(image_id, name)
         raise failure
 
+    def _reserved_for(self, image_id, release):
+        """Whether ``image_id`` is imgsync's own empty reservation of ``release``."""
+        try:
+            image = self.glance.get(image_id)
+        except exceptions.GlanceError:
+            return False   # deleted, or another project's: taken
+        return (image.get("owner") == self.glance.project_id()
+                and image.get("imgsync.state") == glance_mod.RESERVED
+                and image.get("status") == "queued"
+                and (image.get("imgsync.distro"), image.get("imgsync.version"),
+                     image.get("architecture"))
+                == (release.distro, release.version, release.metadata.get("architecture")))
+
     def remove(self, image_id, name):
+        """Delete an unfinished image; with ``same_image_id``, keep one that holds no data
+        (queued) as the reservation of its id instead: Glance never gives a deleted
+        image's id again, and nobody else can create an image under a reserved id."""
+        if self.settings.same_image_id and self._reserve(image_id, name):
+            return
         LOG.warning("removing unfinished image %s (%s)", image_id, name)
         try:
             self.glance.delete(image_id)
         except exceptions.GlanceError as exc:
             LOG.error("could not remove image %s: %s", image_id, exc)
+
+    def _reserve(self, image_id, name):
+        try:
+            if self.glance.get(image_id).get("status") != "queued":
+                return False
+            self.glance.patch(image_id, [
+                {"op": "replace", "path": "/imgsync.state", "value": glance_mod.RESERVED}],
+                f"keep image {image_id} as a reservation")
+        except exceptions.GlanceError as exc:
+            LOG.error("could not keep image %s as a reservation: %s", image_id, exc)
+            return False
+        LOG.warning("keeping unfinished image %s (%s), empty and private, as the reservation "
+                    "of its id (same_image_id)", image_id, name)
+        return True
 
 
 def body(release, chunks, length, max_size):

@@ -4,6 +4,8 @@ RegionTwo of one Keystone, as regions of one cloud or as two clouds.yaml entries
 import json
 import os
 
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
 from prometheus_client import parser
 
 from tests.functional import checks
@@ -129,3 +131,36 @@ def samples(path):
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in parser.text_string_to_metric_families(path.read_text())
             for s in family.samples}
+
+
+def test_same_image_id_a_failed_target_keeps_the_id_reserved(
+        cloud, glance, production, mirror, write_config, imgsync, tmp_path):
+    """A target whose upload fails keeps an empty, private, hidden record under the build's
+    id, so no tenant can create an image under it there; the next run uploads into it."""
+    path = mirror_mod.add_ubuntu_build(mirror.root / "ubuntu", "24.04", "20240423")
+    with glance_proxy.GlanceProxy(cloud.glance_url) as proxy:
+        env = two_clouds(cloud, tmp_path / "clouds.yaml", proxy.url)
+        config = write_config([UBUNTU], extra="[DEFAULT]\nupload_method = put\n"
+                                              "same_image_id = true\n[glance]\n"
+                                              "clouds = one,two\n")
+        proxy.fail("PUT", r"/file$", status=503, text="Service Unavailable")
+        run, results = sync(imgsync, config, env=env)
+        assert run.returncode == 1, run.stdout + run.stderr
+        assert {r["target"]: r["action"] for r in results} == {"one": "failed",
+                                                               "two": "uploaded"}
+        the_id, = [i["id"] for i in production.images()]
+        reserved, = glance.images()
+        assert (reserved["id"], reserved["status"], reserved["visibility"],
+                reserved["os_hidden"], reserved["imgsync.state"]) == (
+            the_id, "queued", "private", True, "reserved")
+        tenant = glance.as_user(ks_session.Session(auth=v3.Password(**{
+            k: v for k, v in cloud.tenant.items() if k != "project_id"})))
+        assert tenant.create(id=the_id, name="squatter").status_code == 409
+
+        run, results = sync(imgsync, config, env=env)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert {r["target"]: r["action"] for r in results} == {"one": "uploaded",
+                                                               "two": "up-to-date"}
+        image, = glance.images()
+        assert image["id"] == the_id and "imgsync.state" not in image
+        checks.stored_as_published(image, "Ubuntu 24.04 (20240423)", path)

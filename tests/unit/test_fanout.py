@@ -2,6 +2,8 @@
 only with the verified bytes; a failing or stalled target costs only itself."""
 
 import contextlib
+import dataclasses
+import datetime
 import signal
 import threading
 import types
@@ -12,6 +14,7 @@ import pytest
 from imgsync import exceptions
 from imgsync import fanout
 from imgsync import glance as glance_mod
+from imgsync import plan
 from imgsync import sync
 from imgsync import tee
 from imgsync import upload as upload_mod
@@ -257,3 +260,53 @@ def test_an_interruption_while_creating_removes_what_the_targets_made(qcow2):
         created = [json for method, path, json in proxy.calls
                    if method == "POST" and json.get("name") == NAME]
         assert len(created) == 1 and proxy.images == {}
+
+
+def test_a_failed_target_keeps_the_id_reserved_and_the_next_run_takes_it_up(qcow2):
+    """same_image_id: a target whose upload fails keeps an empty, private, hidden record
+    under the build's id (Glance never gives a deleted image's id again, and nobody else
+    can take a reserved id); the next run uploads into it."""
+    proxies = {"one": fake_glance.FakeProxy(), "two": fake_glance.FakeProxy()}
+    proxies["two"].refuse[("PUT", r"/file$")] = (503, "busy")
+    results = same_id_run(proxies, qcow2)
+    assert (results["one"].action, results["two"].action) == ("uploaded", "failed")
+    the_id, = proxies["one"].images
+    reserved = proxies["two"].images[the_id]
+    assert (reserved["status"], reserved["imgsync.state"], reserved["visibility"],
+            reserved["os_hidden"]) == ("queued", "reserved", "private", True)
+
+    del proxies["two"].refuse[("PUT", r"/file$")]
+    results = same_id_run(proxies, qcow2)
+    assert (results["one"].action, results["two"].action) == ("up-to-date", "uploaded")
+    image = proxies["two"].images[the_id]
+    assert (image["status"], image["visibility"], "imgsync.state" in image) == (
+        "active", "public", False)
+    assert proxies["two"].received[the_id] == qcow2
+
+
+def test_another_builds_or_projects_record_under_the_id_is_never_taken_up(qcow2):
+    proxies = {"one": fake_glance.FakeProxy(), "two": fake_glance.FakeProxy()}
+    same_id_run(proxies, qcow2)
+    the_id, = proxies["one"].images
+    del proxies["two"].images[the_id]
+    proxies["two"].images[the_id] = {"id": the_id, "status": "queued", "owner": "tenant",
+                                     "imgsync.state": "reserved", "name": "x",
+                                     "imgsync.distro": "ubuntu-24.04", "os_hidden": True,
+                                     "imgsync.version": "20240423", "architecture": "x86_64"}
+    results = same_id_run(proxies, qcow2)
+    assert results["two"].action == "failed" and "is taken in Glance" in results["two"].error
+    assert proxies["two"].images[the_id]["owner"] == "tenant"   # untouched
+
+
+def test_a_reservation_of_a_build_upstream_dropped_is_cleaned():
+    reservation = {"id": "r1", "name": "Ubuntu 24.04 (1)", "owner": "me", "status": "queued",
+                   "imgsync.state": "reserved", "imgsync.version": "1",
+                   "architecture": "x86_64", "created_at": "2026-01-01T00:00:00Z"}
+    now = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
+    offered = uploads.release(b"x")
+    kept = plan.plan([dataclasses.replace(offered, version="1")], [reservation], "me",
+                     plan.Policy(), now)
+    assert [a.kind for a in kept.actions] == ["upload"]
+    dropped = plan.plan([dataclasses.replace(offered, version="2")], [reservation], "me",
+                        plan.Policy(), now)
+    assert [(a.kind, a.image_id) for a in dropped.actions][0] == ("clean", "r1")
