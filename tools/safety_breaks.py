@@ -1,7 +1,9 @@
 """The deliberate breaks of the safety code that the unit tests must each notice.
 
 Applies one break at a time to the source tree, runs the unit tests (tests/unit) and
-restores the file; prints KILLED or SURVIVED per break and exits 1 if any survived.
+restores the file; prints KILLED or SURVIVED per break and exits 1 if any survived. A
+run in which pytest itself fails (a collection or usage error: say, a Python without
+imgsync's dependencies) is an ERROR, not a kill, and also exits 1.
 Run from the repository root: python tools/safety_breaks.py [part of a break's name]
 """
 
@@ -51,8 +53,32 @@ MUTANTS = [
     ("always exit 0", "imgsync/cli.py",
      "return EXIT_FAILED if any(r.action == executor.FAILED for r in results) else EXIT_OK",
      "return EXIT_OK"),
+    ("signatures older than the build date accepted", "imgsync/trust.py",
+     "and release.signed_at < start - CLOCK_SKEW):", "and False):"),
+    ("builds dated in the future accepted", "imgsync/trust.py",
+     "if start > now + CLOCK_SKEW:", "if False:"),
+    ("an old build's bytes accepted under a new name", "imgsync/trust.py",
+     'if (image.get(f"imgsync.{release.checksum_algo}") == release.checksum',
+     'if False and (image.get(f"imgsync.{release.checksum_algo}") == release.checksum'),
+    ("unsigned builds accepted once the instance is signed", "imgsync/trust.py",
+     "if release.signed_by is None and signed is not None and not allow_unsigned:",
+     "if False:"),
+    ("the planner skips the trust checks", "imgsync/plan.py",
+     "    trust.consistent(releases, [image for image in own if is_finished(image)],\n"
+     "                     policy.allow_unsigned)\n", ""),
+    ("an openSUSE .sha256 naming another file accepted", "imgsync/drivers/opensuse.py",
+     "    return helpers.lookup(sums, filename, url)",
+     "    return next(iter(sums.values())) if len(sums) == 1 else helpers.lookup(sums, "
+     "filename, url)"),
+    ("another Flatcar channel's signed version accepted", "imgsync/drivers/flatcar.py",
+     "if branch != self.branch:", "if False:"),
+    ("a Flatcar version directory holding another version accepted",
+     "imgsync/drivers/flatcar.py", "if expected is not None and version != expected:",
+     "if False:"),
+    ("another project's record under the id taken up", "imgsync/upload.py",
+     'return (image.get("owner") == self.glance.project_id()', "return (True"),
 ]
-survived = 0
+survived = errors = 0
 only = sys.argv[1] if len(sys.argv) > 1 else ""
 """Run only the breaks whose name contains this (all by default)."""
 for name, path, old, new in (m for m in MUTANTS if only in m[0]):
@@ -65,11 +91,18 @@ for name, path, old, new in (m for m in MUTANTS if only in m[0]):
             run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p",
                                   "no:cacheprovider", "tests/unit"], capture_output=True,
                                  text=True, timeout=TIMEOUT)
-            last = run.stdout.strip().splitlines()[-1]
+            last = (run.stdout.strip().splitlines() or [run.stderr.strip()[-200:]])[-1]
+            if run.returncode not in (0, 1):   # pytest's own error: nothing was tested
+                print(f"ERROR: {name}: pytest exited {run.returncode}: {last}")
+                errors += 1
+                continue
             print(f"{'KILLED' if run.returncode else 'SURVIVED'}: {name}: {last}")
             survived += run.returncode == 0
         except subprocess.TimeoutExpired:   # a break that makes the tests hang is noticed
             print(f"KILLED: {name}: the unit tests did not end within {TIMEOUT} s")
     finally:
         p.write_text(text)
-sys.exit(1 if survived else 0)
+if errors:
+    print(f"{errors} breaks could not be judged: the tests did not run (exit 2 from pytest "
+          "means a usage or collection error, e.g. a Python without imgsync's dependencies)")
+sys.exit(1 if survived or errors else 0)
