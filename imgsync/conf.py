@@ -104,10 +104,12 @@ default_opts = [
                      "cannot be compared with (e.g. sha256-only): the data is then not "
                      "verified."),
     cfg.BoolOpt("same_image_id", default=False,
-                help="Create each build's image with the same id in every target: a uuid5 "
-                     "of instance, version and architecture, so catalogs and templates can "
-                     "name one id everywhere. Glance never reuses the id of a deleted image: "
-                     "where the id is taken, the image gets another one, with a warning."),
+                help="Create each build's image with the same id in every target, so "
+                     "catalogs and templates can name one id everywhere: a new build gets a "
+                     "random id (uuid4), and a target that lacks the build gets the id the "
+                     "build has in the others. Glance never gives an id again, even once its "
+                     "image is deleted: where the id is taken, that target fails for the "
+                     "build with a line naming the id (the build never gets another id)."),
     cfg.IntOpt("pending_grace_period", default=7200, min=0,
                help="Seconds after which an image an interrupted run left pending "
                     "(imgsync.state=pending) is deleted by the next run."),
