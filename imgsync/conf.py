@@ -5,6 +5,8 @@ from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 from oslo_config import types
 
+from imgsync import redact
+
 KEYSTONE_AUTH_GROUP = "keystone_auth"
 GLANCE_GROUP = "glance"
 NOVA_GROUP = "nova"
@@ -27,16 +29,24 @@ class KeyValue(types.String):
 
 
 class HttpUrl(types.URI):
-    """An absolute http(s) URL (oslo.config's URI type), with a one-line error."""
+    """An absolute http(s) URL (oslo.config's URI type) without query or fragment (paths
+    are appended to it), with a one-line error that masks the password, even one the URL
+    cannot hold (a space, '#', '?' or '/')."""
 
     def __init__(self):
         super().__init__(schemes=("http", "https"), type_name="http(s) URL")
 
     def __call__(self, value):
         try:
-            return super().__call__(value)
-        except ValueError as exc:
-            raise ValueError(f"expected an http:// or https:// URL, found {value!r}") from exc
+            url = super().__call__(value)
+            if "?" in url or "#" in url:
+                raise ValueError(url)
+            return url
+        except ValueError:   # not chained: oslo's message quotes the value unmasked
+            raise ValueError(
+                "expected an http:// or https:// URL without query or fragment (percent-"
+                "encode a password's '#', '?', '/', '@' or space), found "
+                f"{redact.config_url(value)!r}") from None
 
 
 class Properties(types.List):
@@ -104,10 +114,12 @@ default_opts = [
                      "cannot be compared with (e.g. sha256-only): the data is then not "
                      "verified."),
     cfg.BoolOpt("same_image_id", default=False,
-                help="Create each build's image with the same id in every target: a uuid5 "
-                     "of instance, version and architecture, so catalogs and templates can "
-                     "name one id everywhere. Glance never reuses the id of a deleted image: "
-                     "where the id is taken, the image gets another one, with a warning."),
+                help="Create each build's image with the same id in every target, so "
+                     "catalogs and templates can name one id everywhere: a new build gets a "
+                     "random id (uuid4), and a target that lacks the build gets the id the "
+                     "build has in the others. Glance never gives an id again, even once its "
+                     "image is deleted: where the id is taken, that target fails for the "
+                     "build with a line naming the id (the build never gets another id)."),
     cfg.IntOpt("pending_grace_period", default=7200, min=0,
                help="Seconds after which an image an interrupted run left pending "
                     "(imgsync.state=pending) is deleted by the next run."),

@@ -1,8 +1,14 @@
 """Errors imgsync reports to the operator: each message names what failed."""
 
+from imgsync import redact
+
 
 class ImgsyncError(Exception):
-    """Base class; str() is the one-line message shown to the operator."""
+    """Base class; str() is the one-line message shown to the operator, its URLs'
+    credentials masked here, so no caller can show or log them."""
+
+    def __init__(self, message):
+        super().__init__(redact.text(message))
 
 
 class ConfigError(ImgsyncError):
@@ -21,8 +27,9 @@ class LayoutError(UpstreamError):
     """Upstream answered, but not in the layout the driver expects."""
 
     def __init__(self, url, expected, found):
-        super().__init__(f"unexpected upstream layout at {url}: expected {expected}, found {found}")
-        self.url = url
+        self.url = redact.url(url)
+        super().__init__(
+            f"unexpected upstream layout at {self.url}: expected {expected}, found {found}")
 
 
 class ChecksumMismatch(UpstreamError):

@@ -1,7 +1,11 @@
 """Entries of an upstream directory listing (Apache, nginx, lighttpd or a plain list)."""
 
 import html.parser
+import re
 import urllib.parse
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""C0, DEL and C1: a name holding one could rewrite a terminal's or a log's lines."""
 
 
 class _LinkParser(html.parser.HTMLParser):
@@ -15,11 +19,14 @@ class _LinkParser(html.parser.HTMLParser):
 
 
 def _entry(href):
-    """The entry name a link points at, or None for links that leave the directory."""
+    """The entry name a link points at, or None for links that leave the directory or
+    names holding control characters."""
     parts = urllib.parse.urlsplit(href)
     if parts.scheme or parts.netloc or parts.query and not parts.path:
         return None
     path = urllib.parse.unquote(parts.path)
+    if _CONTROL.search(path):
+        return None
     if path.startswith("./"):
         path = path[2:]
     if not path or path.startswith(("/", "../")) or path in (".", ".."):

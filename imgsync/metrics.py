@@ -34,10 +34,11 @@ Example alert rules::
 
 import collections
 import contextlib
+import errno
 import logging
 import math
 import os
-import pathlib
+import stat
 import tempfile
 
 from prometheus_client import CollectorRegistry
@@ -53,6 +54,8 @@ from imgsync import plan
 
 LOG = logging.getLogger(__name__)
 MODE = 0o644
+MAX_PREVIOUS = 1 << 20
+"""Largest previous metrics file read back (imgsync's own are a few KiB)."""
 LAST_SUCCESS, UP = "imgsync_last_success_timestamp_seconds", "imgsync_up"
 TRANSFERRED = "imgsync_transferred_bytes"
 ACTIONS = (*executor.DONE.values(), *plan.INFORMATIVE,
@@ -95,15 +98,33 @@ def _previous(path, text):
     """{(sample name, distro label): value} of the previous metrics; {} if there are none."""
     try:
         if text is None:
-            text = pathlib.Path(path).read_text(encoding="utf-8")
+            text = _read_previous(path)
         return {(sample.name, sample.labels.get("distro")): sample.value
                 for family in parser.text_string_to_metric_families(text)
                 for sample in family.samples}
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        reason = ("it is a symbolic link, which this run replaces" if exc.errno == errno.ELOOP
+                  else exc.strerror or exc)
+        LOG.warning("ignoring the previous metrics in %s: %s", path, reason)
+        return {}
+    except ValueError as exc:
         LOG.warning("ignoring the previous metrics in %s: %s", path, exc)
         return {}
+
+
+def _read_previous(path):
+    """The previous metrics file's text, never read through a symbolic link (whose target
+    may be any file imgsync can read), from a FIFO, or beyond MAX_PREVIOUS bytes."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        data = file.read(MAX_PREVIOUS + 1)
+    if len(data) > MAX_PREVIOUS:
+        raise ValueError(f"larger than {MAX_PREVIOUS} bytes")
+    return data.decode("utf-8")
 
 
 def _families(results, started, finished, instances, previous):

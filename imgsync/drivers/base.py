@@ -3,6 +3,7 @@
 import dataclasses
 import datetime
 import logging
+import re
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -224,6 +225,17 @@ class Driver:
         raise NotImplementedError(f"{type(self).__name__} implements neither releases() "
                                   "nor arch_releases()")
 
+    VERSION: ClassVar[re.Pattern] = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~-]{0,127}")
+    """What a build's version may be: it names images, and shows in logs and tables."""
+
+    def check_version(self, version, url):
+        """Refuse a version read upstream that is not one :attr:`VERSION` allows (control
+        characters, say), showing it and its URL escaped."""
+        if not self.VERSION.fullmatch(version):
+            raise exceptions.LayoutError(
+                url.encode("unicode_escape").decode("ascii"),
+                "a version of at most 128 letters, digits and '._+~-'", ascii(version))
+
     def release(self, architecture, metadata=None, **fields):
         """Build a Release with this driver's defaults and the operator's overrides.
 
@@ -231,6 +243,8 @@ class Driver:
         x86_64 carry it in their display name. ``metadata`` adds properties known
         only per build (e.g. Fedora's os_version); the operator's still win.
         """
+        if fields["version"]:   # empty only in catalog's template, which names no build
+            self.check_version(fields["version"], fields["url"])
         if fields["checksum_algo"] in WEAK and not self.conf.allow_weak_checksums:
             raise exceptions.UpstreamError(
                 f"{redact.url(fields.get('checksum_url') or fields['url'])} publishes only a "

@@ -178,6 +178,7 @@ class Generic(base.Driver):
     def _arch_releases(self, arch, upstream_arch):
         count = 0
         for directory, name, version in self._candidates(upstream_arch):
+            self.check_version(version, directory + name)   # before it is in a URL
             sums_url = urllib.parse.urljoin(directory, fill(
                 self.conf.checksum_url, file=name, version=version, arch=upstream_arch))
             sums = parse_checksums(self.upstream.get_text(sums_url), self.conf.checksum_style,
