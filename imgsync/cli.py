@@ -198,21 +198,30 @@ def cmd_sync(conf, available):
     started = time.time()
     selected = _selected(conf, available)
     targets = _targets(conf)
+    up = [t for t in targets if not t.error]
     LOG.info("syncing %s into Glance at %s", ", ".join(d.name for d in selected),
              ", ".join(f"{t.glance.endpoint()}{f' ({t.name})' if t.name else ''}"
-                       for t in targets))
+                       for t in up) or "none (none could be reached)")
     with _locks(conf) as locks:
         syncer = sync.Syncer(targets, _settings(conf), locks, dry_run=conf.command.dry_run)
         results = sync.run(selected, syncer, workers=conf.workers)
     report.show(results, time.time() - started, conf.command.format,
                 {d.name: _driver_name(conf, available, d.name) for d in selected})
+    # the catalog and the metrics' image counts come from one Glance: the first that is up
+    first = up[0].glance if up else None
     if conf.metrics_file and not conf.command.dry_run:
         metrics.write(conf.metrics_file, results, started, time.time(),
-                      [d.name for d in selected], images=_image_states(targets[0].glance))
+                      [d.name for d in selected], images=_image_states(first))
     if conf.catalog_dir and not conf.command.dry_run:
-        _write_glance_catalog(conf, available, targets[0].glance, [d.name for d in selected])
-    for target in targets:
+        if first:
+            _write_glance_catalog(conf, available, first, [d.name for d in selected])
+        else:
+            LOG.warning("[DEFAULT] catalog_dir %s left as it was: no Glance could be reached",
+                        conf.catalog_dir)
+    for target in up:
         _warn_foreign(target.glance.foreign)
+    if len(up) < len(targets):
+        return EXIT_FAILED   # even when no instance got as far as that target
     return EXIT_FAILED if any(r.action == executor.FAILED for r in results) else EXIT_OK
 
 
@@ -226,27 +235,47 @@ def _settings(conf):
 
 
 def _targets(conf):
-    """The Glances to sync into: each of [glance] clouds and region_names, or the one."""
+    """The Glances to sync into: each of [glance] clouds and region_names, or the one.
+
+    Each is connected on its own: of several, one that cannot be reached now is kept,
+    with its error, to fail alone; a run with one Glance stops on it."""
     clouds = conf.glance.clouds or [None]
     regions = conf.glance.region_names or [None]
+    several = bool(conf.glance.clouds or conf.glance.region_names)
     targets = []
     for cloud in clouds:
         # the regions of [keystone_auth]'s Keystone share a session: one token
         session = None if cloud or conf.glance.cloud else glance_mod.keystone_session(conf)
         for region in regions:
-            connection = glance_mod.connect(conf, compute=conf.skip_images_in_use,
-                                            cloud=cloud, region=region, session=session)
-            glance = glance_mod.Glance(glance_mod.image_proxy(connection),
-                                       active_timeout=conf.active_timeout)
             name = "/".join(part for part in (cloud, region) if part)
-            in_use = nova.ServersInUse(connection) if conf.skip_images_in_use else None
-            targets.append(sync.Target(name, glance, in_use))
+            try:
+                targets.append(_target(conf, name, cloud, region, session))
+                continue
+            except exceptions.GlanceError as exc:
+                if not several:
+                    raise
+                error = str(exc)
+            LOG.error("%s: %s", name, error)   # outside the handler: no second summary
+            targets.append(sync.Target(name, None, error=error))
     return targets
+
+
+def _target(conf, name, cloud, region, session):
+    """The target ``name``, connected (Keystone and Glance checked) now."""
+    connection = glance_mod.connect(conf, compute=conf.skip_images_in_use,
+                                    cloud=cloud, region=region, session=session)
+    glance = glance_mod.Glance(glance_mod.image_proxy(connection),
+                               active_timeout=conf.active_timeout)
+    in_use = nova.ServersInUse(connection) if conf.skip_images_in_use else None
+    return sync.Target(name, glance, in_use)
 
 
 def _image_states(glance):
     """imgsync's images in ``glance``, counted by instance and state; None when Glance
-    cannot list them now (the metrics then go without)."""
+    cannot list them now or none could be reached (the metrics then go without)."""
+    if glance is None:
+        LOG.warning("metrics without imgsync_images: no Glance could be reached")
+        return None
     try:
         images = glance.synced_images()
     except exceptions.ImgsyncError as exc:
@@ -335,6 +364,10 @@ def cmd_status(conf, available):
             rows.append(_status_row(driver.name, "", None, None, "failing", str(exc)))
             continue
         for target in targets:
+            if target.error:
+                rows.append(_status_row(driver.name, target.name, releases, None, "failing",
+                                        target.error))
+                continue
             try:
                 images = target.glance.synced_images(driver.name)
                 actions = plan.plan(releases, images, target.glance.project_id(),

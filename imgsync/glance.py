@@ -95,15 +95,40 @@ def connect(conf, compute=False, cloud=None, region=None, session=None):
     except ks_exceptions.auth_plugins.AuthPluginException as exc:
         raise exceptions.ConfigError(f"[keystone_auth]: {exc}") from exc
     except (ks_exceptions.ClientException, sdk_exceptions.SDKException) as exc:
-        raise exceptions.GlanceError(f"cannot connect to Glance: {exc}") from exc
+        raise exceptions.GlanceError(f"cannot set up the connection to Keystone: {exc}") from exc
 
 
 def image_proxy(connection):
-    """openstacksdk's image proxy (building it authenticates and finds Glance)."""
+    """openstacksdk's image proxy, with what it needs checked now, in order, so that the
+    error says which failed: Keystone (authentication and its catalog), then Glance (its
+    endpoint in the catalog, and the endpoint itself)."""
     try:
-        return connection.image
+        connection.authorize()
     except (ks_exceptions.ClientException, sdk_exceptions.SDKException) as exc:
-        raise exceptions.GlanceError(f"cannot connect to Glance: {exc}") from exc
+        raise exceptions.GlanceError(
+            f"cannot authenticate with Keystone{_at(connection)}: {exc}") from exc
+    url = None
+    try:
+        url = connection.endpoint_for("image")
+        if not url:
+            config = connection.config
+            region = config.get_region_name("image")
+            raise exceptions.GlanceError(
+                f"no Glance: Keystone's catalog{_at(connection)} has no "
+                f"{config.get_interface('image')} image endpoint"
+                f"{f' in region {region}' if region else ''}")
+        proxy = connection.image
+        proxy.get_endpoint()   # Glance's version discovery, unless its endpoint is given
+        return proxy
+    except (ks_exceptions.ClientException, sdk_exceptions.SDKException) as exc:
+        raise exceptions.GlanceError(
+            f"cannot reach Glance{f' at {url}' if url else ''}: {exc}") from exc
+
+
+def _at(connection):
+    """`` at <Keystone's URL>``, when the connection's authentication has one."""
+    url = getattr(connection.session.auth, "auth_url", None)
+    return f" at {url}" if url else ""
 
 
 def _in_background(func, *args):
@@ -169,7 +194,7 @@ class Glance:
         try:
             return self.proxy.get_endpoint()
         except (ks_exceptions.ClientException, sdk_exceptions.SDKException) as exc:
-            raise exceptions.GlanceError(f"cannot connect to Glance: {exc}") from exc
+            raise exceptions.GlanceError(f"cannot reach Glance: {exc}") from exc
 
     def images(self, **filters):
         """Every image matching the property filters, hidden ones included: a list.
@@ -198,7 +223,8 @@ class Glance:
             try:
                 self._project_id = self.proxy.get_project_id()
             except (ks_exceptions.ClientException, sdk_exceptions.SDKException) as exc:
-                raise exceptions.GlanceError(f"cannot connect to Glance: {exc}") from exc
+                raise exceptions.GlanceError(
+                    f"cannot ask Keystone for imgsync's project: {exc}") from exc
             if not self._project_id:
                 raise exceptions.ConfigError(
                     "imgsync's credentials are not scoped to a project: set a project "

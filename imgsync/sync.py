@@ -43,11 +43,14 @@ def policy(settings, conf):
 @dataclasses.dataclass(frozen=True)
 class Target:
     """One Glance to sync into: ``name`` is its cloud or region (empty when it is the only
-    one), ``in_use`` optionally says whether servers there use an image."""
+    one), ``in_use`` optionally says whether servers there use an image. ``error``, when
+    set, says why it could not be reached at the start (it then has no ``glance``): each
+    instance fails there with it, and the other targets are synced."""
 
     name: str
     glance: object
     in_use: object = None
+    error: str = ""
 
 
 class Syncer:
@@ -60,9 +63,10 @@ class Syncer:
         self.settings = settings
         self.locks = locks
         self.dry_run = dry_run
-        self.uploaders = {t.name: upload_mod.Uploader(t.glance, settings) for t in targets}
+        up = [t for t in targets if not t.error]
+        self.uploaders = {t.name: upload_mod.Uploader(t.glance, settings) for t in up}
         self.executors = {t.name: executor_mod.Executor(t.glance, t.name, dry_run=dry_run)
-                          for t in targets}
+                          for t in up}
         self._listings = {}
         self._ids = {}
         self._listed = threading.Lock()
@@ -110,6 +114,10 @@ class Syncer:
             releases = releases() if releases else driver.releases()
             plans, results = {}, []
             for target in self.targets:
+                if target.error:
+                    results.append(executor_mod.Result(driver.name, executor_mod.FAILED,
+                                                       target=target.name, error=target.error))
+                    continue
                 try:
                     plans[target.name] = self.plan(target, driver, releases)
                 except exceptions.RefusedBuild as exc:   # evidence against the mirror:
