@@ -1,10 +1,13 @@
 import fcntl
+import json
 import os
 import socket
 import stat
 import time
 
 import pytest
+import tooz
+from tooz import coordination
 
 from imgsync import exceptions
 from imgsync import locking
@@ -243,3 +246,111 @@ def test_a_holder_that_writes_its_record_while_looked_at_is_not_stale(foreign_fl
     with locks.hold("ubuntu-24.04") as held:
         assert held is False
 
+
+@pytest.fixture
+def stranger(backend):
+    """The lock of ubuntu-24.04, held by a tooz member that is no imgsync run: it takes
+    locks without registering."""
+    coordinator = coordination.get_coordinator(backend, b"stranger")
+    coordinator.start()
+    lock = coordinator.get_lock(b"imgsync-ubuntu-24.04")
+    assert lock.acquire(blocking=False)
+    yield lock
+    lock.release()
+    coordinator.stop()
+
+
+def test_tooz_lock_held_by_an_unregistered_holder_is_stale(backend, stranger):
+    with tooz_locks.ToozLocks(backend, 0, stale_after=3600) as locks:
+        with pytest.raises(exceptions.LockStale) as stale:
+            with locks.hold("ubuntu-24.04"):
+                pass
+        assert _record(locks, locks) == {}   # its intent is withdrawn
+    assert str(stale.value) == (
+        f"the lock imgsync-ubuntu-24.04 in {backend} is held by a holder that never "
+        "registered in imgsync-lock-holders: not an imgsync run, or a hung one of an older "
+        "imgsync")
+
+
+def test_tooz_lock_that_comes_free_while_looked_at_is_taken(backend, stranger, monkeypatch):
+    with tooz_locks.ToozLocks(backend, 0, stale_after=3600) as locks:
+        claims = locks._claims
+
+        def holder_leaves(name):
+            stranger.release()
+            return claims(name)
+
+        monkeypatch.setattr(locks, "_claims", holder_leaves)
+        with locks.hold("ubuntu-24.04") as held:
+            assert held is True
+
+
+def _record(locks, reader):
+    """What ``locks``' run has on record in the holders' group, as ``reader`` sees it."""
+    return json.loads(reader._coordinator.get_member_capabilities(
+        tooz_locks.HOLDERS, locks.member_id).get())["locks"]
+
+
+def test_tooz_runs_are_on_record_before_they_lock_until_they_unlock(backend, monkeypatch):
+    """Whenever a run holds a lock, others find it on record as the lock's holder."""
+    seen = []
+    with tooz_locks.ToozLocks(backend, 0) as first, tooz_locks.ToozLocks(backend, 0) as other:
+        get_lock = first._coordinator.get_lock
+
+        def watched_lock(name):
+            lock = get_lock(name)
+            acquire, release = lock.acquire, lock.release
+
+            def watched_acquire(*args, **kwargs):
+                seen.append(("acquire", _record(first, other)))
+                return acquire(*args, **kwargs)
+
+            def watched_release():
+                seen.append(("release", _record(first, other)))
+                return release()
+
+            monkeypatch.setattr(lock, "acquire", watched_acquire)
+            monkeypatch.setattr(lock, "release", watched_release)
+            return lock
+
+        monkeypatch.setattr(first._coordinator, "get_lock", watched_lock)
+        with first.hold("ubuntu-24.04") as held:
+            assert held is True
+            during = _record(first, other)
+        after = _record(first, other)
+    assert seen[0] == ("acquire", {"ubuntu-24.04": None})
+    assert seen[-1][0] == "release" and isinstance(seen[-1][1]["ubuntu-24.04"], float)
+    assert abs(during["ubuntu-24.04"] - time.time()) < 60
+    assert after == {}
+
+
+def test_tooz_bookkeeping_failures_are_warnings(backend, stranger, monkeypatch, caplog):
+    with tooz_locks.ToozLocks(backend, 0, stale_after=3600) as locks:
+        def broken(*args):
+            raise tooz.ToozError("backend hiccup")
+
+        monkeypatch.setattr(locks._coordinator, "get_members", broken)
+        with locks.hold("ubuntu-24.04") as held:
+            assert held is False
+    assert "cannot record lock holders: backend hiccup" in caplog.text
+
+
+def test_a_group_writable_lock_path_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
+    from imgsync import cli  # noqa: PLC0415 - only this test runs the command
+    locks = tmp_path / "locks"
+    locks.mkdir()
+    locks.chmod(0o775)
+    monkeypatch.setattr(cli.glance_mod, "keystone_session", lambda conf: None)
+    monkeypatch.setattr(cli.glance_mod, "connect",
+                        lambda conf, compute, cloud, region, session: None)
+    monkeypatch.setattr(cli.glance_mod, "image_proxy", lambda connection: None)
+    monkeypatch.setattr(cli.glance_mod.Glance, "endpoint", lambda self: "http://glance")
+    config = tmp_path / "imgsync.conf"
+    config.write_text(f"[DEFAULT]\ndistributions = ubuntu-24.04\nlock_path = {locks}\n"
+                      "[ubuntu-24.04]\nbase_url = http://127.0.0.1:9/\n")
+    assert cli.main(["--config-file", str(config), "sync"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert [line for line in err.splitlines() if " INFO " not in line] == [
+        f"imgsync: [DEFAULT] lock_path {locks} is writable by group or others "
+        "(mode 0775; make it 0700 or 0750)"]
