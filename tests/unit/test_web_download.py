@@ -5,6 +5,7 @@ import dataclasses
 import subprocess
 
 import pytest
+import requests
 
 from imgsync import exceptions
 from imgsync import fanout
@@ -185,3 +186,19 @@ def test_a_head_that_leaves_another_format_undecided_is_refused(tmp_path):
     refused(fake_glance.FakeProxy(), data, exceptions.ImageFormatMismatch,
             f"cannot be inspected from its first {inspection.HEADER_BYTES} bytes "
             r"\(more is needed to tell whether it is vhdx\)", disk_format="raw")
+
+
+def test_a_read_back_that_breaks_off_is_one_glance_error_and_closed():
+    class BreaksOff(fake_glance.Download):
+        def iter_content(self, chunk_size):
+            yield b"QFI\xfb"
+            raise requests.exceptions.ChunkedEncodingError("Connection broken")
+
+    answer = BreaksOff(206, b"", {"Content-Range": "bytes 0-1048575/9999999"})
+    proxy = fake_glance.FakeProxy()
+    proxy.request = lambda path, method, **kwargs: answer
+    with pytest.raises(exceptions.GlanceError, match=(
+            r"cannot read the first 1048576 bytes of image img-1 \(GET /v2/images/img-1/file\)"
+            ": the data broke off: Connection broken")):
+        glance_mod.Glance(proxy).read_head("img-1", inspection.HEADER_BYTES)
+    assert answer.closed
