@@ -7,6 +7,7 @@ import time
 import urllib.parse
 
 import openstack
+import requests
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import loading as ks_loading
 from openstack import exceptions as sdk_exceptions
@@ -24,6 +25,7 @@ _PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 _TRANSIENT = (409, 500, 502, 503, 504)
 _RETRIES = 5
 """Retries of an idempotent call: about 30 s in all with the default poll interval."""
+_READ_CHUNK = 64 * 1024
 
 
 def _json(response, what, key=None):
@@ -292,6 +294,30 @@ class Glance:
         what = f"show image {image_id}"
         return _json(self._request("GET", f"/images/{image_id}", what, retries=_RETRIES),
                      what, "status")
+
+    def read_head(self, image_id, length):
+        """The first ``length`` bytes of an image's data (all of it if shorter), asked for
+        with a Range; a Glance that sends the whole data instead is read only that far."""
+        what = (f"read the first {length} bytes of image {image_id} "
+                f"(GET /v2/images/{image_id}/file)")
+        response = self._request("GET", f"/images/{image_id}/file", what, retries=_RETRIES,
+                                 stream=True, headers={"Range": f"bytes=0-{length - 1}"})
+        try:
+            if response.status_code == 206 and not response.headers.get(
+                    "Content-Range", "").startswith("bytes 0-"):
+                raise exceptions.GlanceError(
+                    f"cannot {what}: Glance sent another range: "
+                    f"{response.headers.get('Content-Range')!r}")
+            head = bytearray()
+            for chunk in response.iter_content(min(length, _READ_CHUNK)):
+                head += chunk[:length - len(head)]
+                if len(head) == length:
+                    break
+            return bytes(head)
+        except requests.RequestException as exc:
+            raise exceptions.GlanceError(f"cannot {what}: the data broke off: {exc}") from exc
+        finally:
+            response.close()
 
     def wait_active(self, image_id, imported=False):
         """Poll until the image is active; fail on any other final state or a time-out.

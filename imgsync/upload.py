@@ -82,6 +82,11 @@ class Uploader:
                     f"web-download of {release.url} cannot be verified: upstream publishes "
                     f"{release.checksum_algo}, Glance computes sha512 (set "
                     "web_download_unverified = true to accept)")
+            if release.disk_format in inspection.NOT_FROM_HEADER:
+                raise exceptions.ImgsyncError(
+                    f"web-download of {release.url} cannot be format-inspected before it is "
+                    f"published: {inspection.NOT_FROM_HEADER[release.disk_format]}; use "
+                    "upload_method = auto")
         return method
 
     def _check_permissions(self, release):
@@ -138,14 +143,35 @@ class Uploader:
         self.glance.publish(image_id, self.settings.visibility, record)
 
     def web_download(self, release, name, image_id=None):
-        """Let Glance fetch the release itself; publish it only as imgsync.proof allows."""
+        """Let Glance fetch the release itself; publish it only as imgsync.proof allows,
+        and once the head of what Glance stored passed the format inspection."""
         image_id = self.create(release, name, image_id)
         with self.removing(image_id, name):
             self.glance.start_import(image_id, "web-download", uri=release.url)
             image = self.glance.wait_active(image_id, imported=True)
             record = proof.web_download(image, release, self.settings.web_download_unverified)
+            record = {**record, **self._inspect_head(image, release)}
             self.glance.publish(image_id, self.settings.visibility, record)
         return image_id, image.get("size") or 0
+
+    def _inspect_head(self, image, release):
+        """imgsync never saw the data Glance fetched: read back its head and inspect it,
+        as the disk format Glance records (the release's, or that of Glance's conversion),
+        while the image is still private, hidden and pending."""
+        size, stored_format = image.get("size") or 0, image.get("disk_format")
+        head = self.glance.read_head(image["id"], inspection.HEADER_BYTES)
+        wanted = min(size, inspection.HEADER_BYTES)
+        if len(head) != wanted:
+            raise exceptions.GlanceError(
+                f"Glance sent {len(head)} bytes of image {image['id']} where the first "
+                f"{wanted} of its {size} were asked for (GET /v2/images/{image['id']}/file)")
+        inspection.check_header(head, wanted == size, stored_format,
+                                f"web-download of {release.url} into image {image['id']}")
+        LOG.info("image %s: its first %d bytes are %s and pass the safety checks",
+                 image["id"], wanted, stored_format)
+        converted = ({"imgsync.converted_from": release.disk_format}
+                     if stored_format != release.disk_format else {})
+        return {"imgsync.inspected": "header", **converted}
 
     @contextlib.contextmanager
     def removing(self, image_id, name):

@@ -132,6 +132,8 @@ def test_web_download_is_published_only_when_glance_hashes_as_upstream(
     assert accepted.returncode == 0, accepted.stderr
     image, = production.images()
     assert image["imgsync.unverified"] == "web-download" and image["status"] == "active"
+    assert (image["disk_format"], image["imgsync.converted_from"]) == ("raw", "qcow2")
+    assert image["imgsync.inspected"] == "header"   # the raw its conversion made
 
 
 @pytest.mark.parametrize("extra,option", [

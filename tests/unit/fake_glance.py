@@ -16,6 +16,25 @@ class Response:
         return self._body
 
 
+class Download(Response):
+    """A streamed answer to ``GET /images/{id}/file``: counts the bytes the client took
+    and whether it closed the answer."""
+
+    def __init__(self, status_code, data, headers):
+        super().__init__(status_code, "")
+        self.data, self.headers = data, headers
+        self.taken, self.closed = 0, False
+
+    def iter_content(self, chunk_size):
+        for start in range(0, len(self.data), chunk_size):
+            chunk = self.data[start:start + chunk_size]
+            self.taken += len(chunk)
+            yield chunk
+
+    def close(self):
+        self.closed = True
+
+
 class FakeProxy:
     """Answers imgsync's Glance v2 requests from a dict of images; ``refuse`` maps a
     ``(method, path regex)`` to the status and text Glance should answer instead."""
@@ -29,6 +48,10 @@ class FakeProxy:
         self.refuse = {}
         self.used_ids = set(self.images)
         self._next = 0
+        self.data = {}
+        """Image id to the data Glance stores (and serves from GET /file)."""
+        self.downloads = []
+        """Each Download answered, in order."""
 
     def get_endpoint(self):
         return "http://glance.test/v2/"
@@ -61,6 +84,8 @@ class FakeProxy:
             return self._receive(image_id, parts.path.endswith("/stage"), kwargs["data"])
         if method == "POST" and parts.path.endswith("/import"):
             return self._import(image_id, json["method"])
+        if method == "GET" and parts.path.endswith("/file"):
+            return self._download(image_id, kwargs["headers"].get("Range"))
         if method == "GET":
             if image_id not in self.images:
                 return Response(404, f"No image found with ID {image_id}")
@@ -75,6 +100,7 @@ class FakeProxy:
             return Response(200, self.images[image_id])
         if method == "DELETE":
             self.images.pop(image_id)
+            self.data.pop(image_id, None)
             return Response(204)
         raise AssertionError(f"unexpected request {method} {path}")
 
@@ -92,12 +118,36 @@ class FakeProxy:
         image = self.images[image_id]
         data = self.web_data if method["name"] == "web-download" else self.received[image_id]
         self._store(image, self.stored(data))
+        image["disk_format"] = self.converts_to or image["disk_format"]
         return Response(202)
 
     def _store(self, image, data):
+        self.data[image["id"]] = data
         image.update({"status": "active", "size": len(data), "os_hash_algo": self.hash_algo,
                       "os_hash_value": hashlib.new(self.hash_algo, data).hexdigest()})
 
+    def _download(self, image_id, asked):
+        """The image's data, or the range ``bytes=0-N`` of it when ``honours_range``."""
+        data = self.served(self.data[image_id])
+        found = re.fullmatch(r"bytes=0-(\d+)", asked or "")
+        if found and self.honours_range:
+            part = data[:int(found.group(1)) + 1]
+            download = Download(206, part, {"Content-Range": self.content_range(part, data)})
+        else:
+            download = Download(200, data, {})
+        self.downloads.append(download)
+        return download
+
+    @staticmethod
+    def content_range(part, data):
+        """The Content-Range of a ranged answer (a test may make Glance send another)."""
+        return f"bytes 0-{len(part) - 1}/{len(data)}"
+
+    honours_range = True
+    served = staticmethod(lambda data: data)
+    """What Glance's GET /file serves of the data it stores (a test may cut it short)."""
+    converts_to = None
+    """The disk format an import plugin converts imported data to (with ``stored``)."""
     stored = staticmethod(lambda data: data)
     """What Glance keeps of the data it received (a test may make it change them)."""
     hash_algo = "sha512"
