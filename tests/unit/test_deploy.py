@@ -482,14 +482,16 @@ def test_kubernetes_cronjob_settings():
 
     volumes = {v["name"]: v for v in pod["volumes"]}
     mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
-    assert set(mounts) == {"/etc/imgsync", "/etc/openstack", "/run/lock/imgsync", "/tmp"}
+    assert set(mounts) == {"/etc/imgsync", "/etc/openstack", "/run/lock", "/tmp"}
     config = volumes[mounts["/etc/imgsync"]["name"]]
     assert config["configMap"]["name"] == kinds["ConfigMap"]["metadata"]["name"]
     clouds = volumes[mounts["/etc/openstack"]["name"]]
     assert clouds["secret"]["secretName"] == kinds["Secret"]["metadata"]["name"]
     assert mounts["/etc/imgsync"]["readOnly"] and mounts["/etc/openstack"]["readOnly"]
     lock_path = conf.get("DEFAULT", "lock_path", fallback=_default("lock_path"))
-    assert "emptyDir" in volumes[mounts[lock_path]["name"]]
+    # imgsync creates lock_path (0700) in the pod's own emptyDir: a directory that others
+    # may write in, as an emptyDir mounted at lock_path itself is, is refused
+    assert "emptyDir" in volumes[mounts[os.path.dirname(lock_path)]["name"]]
     assert "emptyDir" in volumes[mounts["/tmp"]["name"]]
 
 
