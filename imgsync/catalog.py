@@ -21,6 +21,7 @@ META_KEYS = (
     "hypervisor_type", "os_distro", "os_version", "os_purpose", "replace_frequency",
     "uuid_validity", "provided_until", "os_type", "os_admin_user", "hw_qemu_guest_agent",
     "hw_firmware_type", "hw_machine_type", "hw_cdrom_bus", "hw_vif_multiqueue_enabled",
+    "image_description", "hotfix_hours", "patchlevel",
 )
 """The image properties openstack-image-manager knows, in the order they are written."""
 META_DEFAULTS = {"hw_disk_bus": "virtio", "hypervisor_type": "qemu"}
@@ -68,7 +69,11 @@ def _date(value):
     return value
 
 
-def _scalar(value):
+def _scalar(key, value):
+    if key == "hotfix_hours":
+        return int(value)
+    if key in ("uuid_validity", "provided_until"):
+        return _date(value)
     lowered = str(value).lower()
     return lowered == "true" if lowered in ("true", "false") else value
 
@@ -78,7 +83,7 @@ def _version_item(driver, version):
     (images of older imgsync releases recorded the mirror's URL as ``imgsync.url``)."""
     url = driver.official_url(version.url)
     mirror_url = version.mirror_url or (version.url if version.url != url else None)
-    item = {"version": _Quoted(version.version), "url": url}
+    item = {"version": _Quoted(version.version), "url": url, "source": url}
     if mirror_url:
         item["mirror_url"] = redact.without_credentials(mirror_url)
     if version.checksum:
@@ -95,11 +100,8 @@ def _version_item(driver, version):
 def entry(driver, template, versions, prefix, visibility):
     """One ``images:`` item: ``template``'s (a Release) static fields, and the versions."""
     conf = driver.conf
-    known = {**META_DEFAULTS, **template.metadata,
-             "os_purpose": conf.os_purpose, "replace_frequency": conf.replace_frequency,
-             "uuid_validity": _date(conf.uuid_validity),
-             "provided_until": _date(conf.provided_until), **driver.catalog_meta}
-    meta = {key: _scalar(known[key]) for key in META_KEYS if key in known}
+    known = {**META_DEFAULTS, **template.metadata, **driver.catalog_meta}
+    meta = {key: _scalar(key, known[key]) for key in META_KEYS if key in known}
     if "os_version" in meta:
         meta["os_version"] = _Quoted(meta["os_version"])
     architecture = template.metadata["architecture"]

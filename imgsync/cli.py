@@ -231,7 +231,7 @@ def _settings(conf):
         max_image_size=conf.max_image_size * 1024 ** 3, upload_method=conf.upload_method,
         web_download_unverified=conf.web_download_unverified,
         pending_grace_period=conf.pending_grace_period, same_image_id=conf.same_image_id,
-        behind_timeout=conf.glance.behind_timeout)
+        behind_timeout=conf.glance.behind_timeout, managed_by_tag=conf.managed_by_tag)
 
 
 def _targets(conf):

@@ -149,6 +149,9 @@ default_opts = [
                     "text-format metrics, atomically, for node_exporter's textfile "
                     "collector (e.g. /var/lib/node_exporter/textfile/imgsync.prom). Unset: "
                     "none are written."),
+    cfg.StrOpt("managed_by_tag", default="managed_by_imgsync",
+               help="Tag of every image imgsync publishes, as the SCS image metadata "
+                    "standard recommends (managed_by_<vendor>); empty: none."),
     cfg.StrOpt("catalog_dir",
                help="Directory where each 'imgsync sync' (not --dry-run) writes "
                     "openstack-image-manager catalog files, <family>.yml, describing the "
@@ -259,29 +262,44 @@ def driver_opts(driver_cls):
                    help=f"Glance min_disk in GiB (driver default: {driver_cls.min_disk})."),
         cfg.IntOpt("min_ram", min=0,
                    help=f"Glance min_ram in MiB (driver default: {driver_cls.min_ram})."),
-    ] + catalog_opts()
+    ] + scs_opts(driver_cls)
 
 
-def catalog_opts():
-    """Driver options used only in openstack-image-manager catalog files (SCS metadata)."""
+def scs_opts(driver_cls):
+    """The SCS image metadata (scs-0102) of the driver's images, in Glance and in catalog
+    files; the defaults are the driver's own."""
     return [
-        cfg.StrOpt("os_purpose", default="generic",
+        cfg.StrOpt("os_purpose", default=driver_cls.os_purpose,
                    regex=r"^(generic|minimal|k8snode|gpu|network|custom)$",
-                   help="Catalog meta os_purpose: generic, minimal, k8snode, gpu, network "
-                        "or custom."),
-        cfg.StrOpt("replace_frequency", default="never",
+                   help="os_purpose of the newest image of each architecture: generic, "
+                        "minimal, k8snode, gpu, network or custom. An older image that stays "
+                        "visible gives up 'generic' for 'oldgeneric'."),
+        cfg.StrOpt("replace_frequency", default=driver_cls.replace_frequency,
                    regex=r"^(yearly|quarterly|monthly|weekly|daily|critical_bug|never)$",
-                   help="Catalog meta replace_frequency, how often a new build replaces the "
-                        "image: yearly, quarterly, monthly, weekly, daily, critical_bug or "
-                        "never."),
-        cfg.StrOpt("uuid_validity", default="none",
+                   help="How often a new build replaces the image, as the cloud promises it "
+                        "(SCS checks the newest image's image_build_date against it): "
+                        "yearly, quarterly, monthly, weekly, daily, critical_bug or never. "
+                        "Promise no more often than upstream publishes."),
+        cfg.StrOpt("uuid_validity",
                    regex=r"^(none|forever|notice|last-\d+|\d{4}-\d{2}-\d{2})$",
-                   help="Catalog meta uuid_validity: none, forever, notice, last-N or a "
-                        "YYYY-MM-DD date."),
-        cfg.StrOpt("provided_until", default="none", regex=r"^(none|\d{4}-\d{2}-\d{2})$",
-                   help="Catalog meta provided_until: none or a YYYY-MM-DD date."),
+                   help="How long an image's id stays valid: none, forever, notice, last-N "
+                        "or a YYYY-MM-DD date. Default: what the rotation gives, last-N with "
+                        "N the larger of keep_versions and versions (none with "
+                        "expire_action = none)."),
+        cfg.StrOpt("provided_until", default=driver_cls.provided_until,
+                   regex=r"^(none|notice|\d{4}-\d{2}-\d{2})$",
+                   help="Until when the image is provided: none, notice or a YYYY-MM-DD "
+                        "date (default: the release's end of upstream support)."),
+        cfg.Opt("image_description", type=HttpUrl(),
+                help="The distribution's page for the image (SCS image_description). "
+                     "Default: the driver's page for it (the site's root for generic)."),
+        cfg.IntOpt("hotfix_hours", min=0,
+                   help="Hours within which the cloud replaces the image after a critical "
+                        "upstream fix (SCS hotfix_hours; 0: best effort). Unset: not "
+                        "promised."),
         cfg.ListOpt("catalog_tags", default=[],
-                    help="Tags of this driver's images in the catalog files."),
+                    help="Tags of this driver's images, in Glance and in the catalog files, "
+                         "beside os:<os_distro> and [DEFAULT] managed_by_tag."),
     ]
 
 

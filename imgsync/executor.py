@@ -15,7 +15,8 @@ LOG = logging.getLogger(__name__)
 
 FAILED, SKIPPED, LOCKED = "failed", "skipped", "locked"
 DONE = {plan_mod.UPLOAD: "uploaded", "hide": "hidden", "deactivate": "deactivated",
-        "delete": "deleted", plan_mod.CLEAN: "cleaned", plan_mod.RENAME: "renamed"}
+        "delete": "deleted", plan_mod.CLEAN: "cleaned", plan_mod.RENAME: "renamed",
+        plan_mod.RETIRE: "retired"}
 
 
 @dataclasses.dataclass
@@ -89,6 +90,8 @@ class Executor:
                     self.glance.rename(image_id, action.name)
                 elif action.kind == plan_mod.CLEAN:
                     self.glance.delete(image_id)
+                elif action.kind == plan_mod.RETIRE:
+                    self.glance.retire(image_id)
                 else:
                     getattr(self.glance, action.kind)(image_id)
                 result.image_id = image_id

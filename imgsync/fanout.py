@@ -145,7 +145,7 @@ def _send(delivery, method, image_id, branch, body, outcomes, release, started):
                                                 stage=method == "glance-direct")
             finally:
                 branch.closed.set()
-            delivery.uploader.finish(image_id, method, body.sent())
+            delivery.uploader.finish(image_id, method, body.sent(), release.min_disk)
         record(image_id, body.bytes_read, method)
 
 

@@ -248,11 +248,13 @@ class Glance:
                 self.foreign[image["id"]] = image.get("owner")
         return own
 
-    def create(self, name, disk_format, min_disk, min_ram, properties, image_id=None):
-        """Create a private, hidden image record marked pending (with ``image_id`` when
-        given); return its id."""
+    def create(self, name, disk_format, min_disk, min_ram, properties, image_id=None,
+               tags=()):
+        """Create a private, hidden image record marked pending (with ``image_id`` and
+        ``tags`` when given); return its id."""
         body = {
             **({"id": image_id} if image_id else {}),
+            **({"tags": list(tags)} if tags else {}),
             **properties,
             "name": name, "disk_format": disk_format, "container_format": "bare",
             "visibility": "private", "os_hidden": True,
@@ -346,12 +348,14 @@ class Glance:
             time.sleep(pause)
             pause = min(pause * 2, self.poll_interval)
 
-    def publish(self, image_id, visibility, record=None):
+    def publish(self, image_id, visibility, record=None, min_disk=None):
         """Give a verified image its final visibility, show it in listings and add
-        ``record``, the properties that say how it was verified."""
+        ``record``, the properties that say how it was verified (and ``min_disk``, once
+        the stored size is known)."""
         ops = [
             *({"op": "add", "path": f"/{key}", "value": value}
               for key, value in (record or {}).items()),
+            *([{"op": "replace", "path": "/min_disk", "value": min_disk}] if min_disk else []),
             {"op": "replace", "path": "/visibility", "value": visibility},
             {"op": "replace", "path": "/os_hidden", "value": False},
             {"op": "remove", "path": "/imgsync.state"},
@@ -376,6 +380,11 @@ class Glance:
     def rename(self, image_id, name):
         self.patch(image_id, [{"op": "replace", "path": "/name", "value": name}],
                    f"rename image {image_id}")
+
+    def retire(self, image_id):
+        """A superseded generic image that stays visible: ``os_purpose = oldgeneric``."""
+        self.patch(image_id, [{"op": "add", "path": "/os_purpose", "value": "oldgeneric"}],
+                   f"mark image {image_id} oldgeneric")
 
     def hide(self, image_id):
         """Leave default listings; existing users keep booting from the image."""

@@ -10,12 +10,15 @@ import datetime
 
 from imgsync import glance as glance_mod
 from imgsync import ordering
+from imgsync import scs
 from imgsync import trust
 
 EXPIRE_ACTIONS = ("none", "hide", "deactivate", "delete")
 CHECKSUM_ALGOS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 
 UPLOAD, RENAME, CLEAN, UP_TO_DATE, IN_USE = "upload", "rename", "clean", "up-to-date", "in-use"
+RETIRE = "retire"
+"""Give a superseded ``generic`` image that stays visible ``os_purpose = oldgeneric``."""
 INFORMATIVE = (UP_TO_DATE, IN_USE)
 """Kinds that report a state and change nothing."""
 
@@ -120,17 +123,19 @@ def plan(releases, images, owner, policy, now):
                                   key=f"upload {release.version} ({arch})", release=release))
     stable = {entry.arch: policy.prefix + release.display_name for release, entry in current}
     stable.update({u.architecture: policy.prefix + u.release.display_name for u in uploads})
-    planned = [_Entry(u.key, u.version, u.architecture, u.name, upload=u.key) for u in uploads]
-    with_uploads = _desired(finished + planned, stable, policy)
-    without = _desired(finished, stable, policy)
+    planned = [_Entry(u.key, u.version, u.architecture, u.name, upload=u.key,
+                      purpose=u.release.metadata.get("os_purpose", "")) for u in uploads]
+    with_uploads = _desired(finished + planned, stable, policy, now)
+    without = _desired(finished, stable, policy, now)
     for release, entry in current:
         actions.append(Action(UP_TO_DATE, release.version, entry.arch,
-                              with_uploads[entry.ref][0], entry.ref,
+                              with_uploads[entry.ref].name, entry.ref,
                               reason="the image of this build is in Glance"))
     actions += uploads
     steps = [step for entry in finished + planned
-             for step in _steps(entry, with_uploads, without.get(entry.ref), planned, policy)]
-    actions += sorted((s for s in steps if s.kind != RENAME), key=_oldest_first)
+             for step in _steps(entry, with_uploads, without.get(entry.ref), planned)]
+    actions += sorted((s for s in steps if s.kind not in (RENAME, RETIRE)), key=_oldest_first)
+    actions += sorted((s for s in steps if s.kind == RETIRE), key=_oldest_first)
     actions += sorted((s for s in steps if s.kind == RENAME), key=_oldest_first)
     return Plan(actions, warnings)
 
@@ -164,6 +169,8 @@ class _Entry:
     """The expiry actions already applied to it."""
     created: str = ""
     upload: str = ""
+    purpose: str = ""
+    """Its ``os_purpose``."""
     image: dict = dataclasses.field(default=None, compare=False, repr=False)
 
     @classmethod
@@ -172,25 +179,46 @@ class _Entry:
             ("deactivate",) if image.get("status") == "deactivated" else ())
         return cls(image["id"], image.get("imgsync.version", ""),
                    image.get("architecture") or "", image.get("name", ""), already,
-                   image.get("created_at", ""), image=image)
+                   image.get("created_at", ""), purpose=image.get("os_purpose", ""),
+                   image=image)
 
 
-def _desired(entries, stable, policy):
-    """Each entry's (name, expiry or None) once the entries to upload are in Glance:
-    the newest ``keep`` of each architecture stay, the others expire."""
+@dataclasses.dataclass(frozen=True)
+class _State:
+    """An entry once the plan is applied: its name, its expiry (or None) and why, and
+    whether it gives up ``os_purpose = generic``."""
+
+    name: str
+    expire: str | None
+    why: str = ""
+    retire: bool = False
+
+
+def _desired(entries, stable, policy, now):
+    """Each entry's _State once the entries to upload are in Glance: the newest ``keep``
+    of each architecture stay, the others expire; of the ones that stay, an older one
+    that SCS would call outdated is hidden, and one still visible and ``generic`` becomes
+    ``oldgeneric`` (one generic image per distribution, version and architecture)."""
     state = {}
     for arch in {entry.arch for entry in entries}:
         same_arch = sorted((e for e in entries if e.arch == arch), key=_newest_first,
                            reverse=True)
         for rank, entry in enumerate(same_arch):
             expire = policy.expire_action if rank >= policy.keep else None
+            why = f"older than the newest {policy.keep} of {arch or 'its architecture'}"
             if expire == "none" or expire in entry.already:
                 expire = None
+            if (not expire and rank > 0 and not entry.already and entry.image is not None
+                    and scs.outdated(entry.image, now)):
+                expire, why = "hide", (f"superseded and older than its replace_frequency "
+                                       f"{entry.image.get('replace_frequency')} allows (scs-0102)")
             name = entry.name
             if arch in stable and expire != "delete":
                 name = (stable[arch] if policy.latest_name and rank == 0
                         else f"{stable[arch]} ({entry.version})")
-            state[entry.ref] = (name, expire)
+            hidden = "hide" in entry.already or expire in ("hide", "delete")
+            retire = rank > 0 and entry.purpose == "generic" and not hidden
+            state[entry.ref] = _State(name, expire, why, retire)
     return state
 
 
@@ -200,24 +228,28 @@ def _newest_first(entry):
     return (ordering.natural_key(entry.version), bool(entry.upload), entry.created)
 
 
-def _steps(entry, with_uploads, without, planned, policy):
+def _steps(entry, with_uploads, without, planned):
     """The expiry and the rename of one entry. Each depends on the entry's own upload and,
     unless it would be due without them, on the uploads of newer builds of its architecture."""
-    name, expire = with_uploads[entry.ref]
+    state = with_uploads[entry.ref]
     newer = tuple(p.upload for p in planned if p.arch == entry.arch
                   and _newest_first(p) > _newest_first(entry))
     own = (entry.upload,) if entry.upload else ()
     image_id = "" if entry.upload else entry.ref
     steps = []
-    if expire:
-        needs = own + (() if without and without[1] == expire else newer)
-        steps.append(Action(expire, entry.version, entry.arch, entry.name, image_id,
-                            reason=f"older than the newest {policy.keep} of "
-                                   f"{entry.arch or 'its architecture'}", depends_on=needs,
+    if state.expire:
+        needs = own + (() if without and without.expire == state.expire else newer)
+        steps.append(Action(state.expire, entry.version, entry.arch, entry.name, image_id,
+                            reason=state.why, depends_on=needs, uploaded_by=entry.upload))
+    if state.retire:
+        needs = own + (() if without and without.retire else newer)
+        steps.append(Action(RETIRE, entry.version, entry.arch, state.name, image_id,
+                            reason="a newer build is the generic image (scs-0102 "
+                                   "os_purpose uniqueness)", depends_on=needs,
                             uploaded_by=entry.upload))
-    if name != entry.name:
-        needs = own + (() if without and without[0] == name else newer)
-        steps.append(Action(RENAME, entry.version, entry.arch, name, image_id,
+    if state.name != entry.name:
+        needs = own + (() if without and without.name == state.name else newer)
+        steps.append(Action(RENAME, entry.version, entry.arch, state.name, image_id,
                             reason=f"was {entry.name!r}", depends_on=needs,
                             uploaded_by=entry.upload))
     return steps

@@ -19,6 +19,7 @@ HINTS = {
 IMGSYNC_OWN = {
     "source": "imgsync's mark on its images",
     "image_build_date": "imgsync records upstream's build date",
+    "image_source": "imgsync records the image's URL on the official site",
     "architecture": "set by the driver's architectures option; naming and rotation rely on it",
 }
 

@@ -29,6 +29,7 @@ class Settings:
     pending_grace_period: int = 7200
     same_image_id: bool = False
     behind_timeout: int = 30
+    managed_by_tag: str = "managed_by_imgsync"
 
 
 def policy(settings, conf):

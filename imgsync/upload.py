@@ -7,6 +7,7 @@ the data, once for every target, is imgsync.fanout's.
 
 import contextlib
 import dataclasses
+import datetime
 import logging
 import time
 
@@ -18,6 +19,7 @@ from imgsync import permissions
 from imgsync import progress
 from imgsync import proof
 from imgsync import redact
+from imgsync import scs
 from imgsync import stream
 
 LOG = logging.getLogger(__name__)
@@ -33,10 +35,13 @@ class Uploaded:
     seconds: float
 
 
-def image_properties(release):
-    """Glance properties of a release's image: driver metadata plus imgsync's own record."""
+def image_properties(release, now=None):
+    """Glance properties of a release's image: driver metadata (with the SCS record) plus
+    imgsync's own record."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
     return {
         **release.metadata,
+        "image_source": release.official_url,
         "source": glance_mod.SOURCE,
         f"imgsync.{release.checksum_algo}": release.checksum,
         "imgsync.distro": release.distro,
@@ -46,7 +51,7 @@ def image_properties(release):
         **({"imgsync.signed_by": release.signed_by} if release.signed_by else {}),
         **({"imgsync.signed_at": release.signed_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
            if release.signed_at else {}),
-        "image_build_date": release.build_date.isoformat(),
+        "image_build_date": scs.build_date(release.build_date, now),
     }
 
 
@@ -115,7 +120,7 @@ class Uploader:
         try:
             return self.glance.create(name, release.disk_format, release.min_disk,
                                       release.min_ram, image_properties(release),
-                                      image_id=image_id)
+                                      image_id=image_id, tags=self.tags(release))
         except exceptions.GlanceError as exc:
             if image_id and exc.status == 409 and self._reserved_for(image_id, release):
                 self.glance.patch(image_id, [
@@ -134,13 +139,23 @@ class Uploader:
                     "sync this build there without same_image_id", status=409) from exc
             raise
 
-    def finish(self, image_id, method, sent):
-        """After the data was sent: import it, wait for it, prove it and publish it."""
+    def tags(self, release):
+        """The image's tags: ``os:<os_distro>``, the managed-by tag, the driver's own."""
+        distro = release.metadata.get("os_distro")
+        return list(dict.fromkeys(
+            [*([f"os:{distro}"] if distro else []),
+             *([self.settings.managed_by_tag] if self.settings.managed_by_tag else []),
+             *release.tags]))
+
+    def finish(self, image_id, method, sent, min_disk=0):
+        """After the data was sent: import it, wait for it, prove it and publish it, with a
+        min_disk that holds the image as Glance stored it (converted or not)."""
         if method == "glance-direct":
             self.glance.start_import(image_id, method)
         image = self.glance.wait_active(image_id, imported=method == "glance-direct")
         record = proof.stored(image, sent, imported=method == "glance-direct")
-        self.glance.publish(image_id, self.settings.visibility, record)
+        self.glance.publish(image_id, self.settings.visibility, record, min_disk=scs.min_disk(
+            min_disk, image.get("size"), image.get("virtual_size"), sent.virtual_size))
 
     def web_download(self, release, name, image_id=None):
         """Let Glance fetch the release itself; publish it only as imgsync.proof allows,
@@ -151,7 +166,9 @@ class Uploader:
             image = self.glance.wait_active(image_id, imported=True)
             record = proof.web_download(image, release, self.settings.web_download_unverified)
             record = {**record, **self._inspect_head(image, release)}
-            self.glance.publish(image_id, self.settings.visibility, record)
+            self.glance.publish(image_id, self.settings.visibility, record,
+                                min_disk=scs.min_disk(release.min_disk, image.get("size"),
+                                                      image.get("virtual_size")))
         return image_id, image.get("size") or 0
 
     def _inspect_head(self, image, release):

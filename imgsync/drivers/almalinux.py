@@ -24,6 +24,8 @@ class AlmaLinuxDriver(el.EnterpriseLinuxDriver):
 
     family = "almalinux"
     upstream_url = "https://repo.almalinux.org/almalinux/"
+    image_description = "https://wiki.almalinux.org/release-notes/"
+    replace_frequency = "yearly"
     signature_style = "detached"
     signature_suffixes = (".asc",)
     signature_description = "CHECKSUM.asc beside CHECKSUM"
@@ -55,12 +57,14 @@ class AlmaLinux8(AlmaLinuxDriver):
     major = "8"
     display_name = "AlmaLinux 8"
     metadata = helpers.metadata("almalinux", "8", "almalinux")
+    provided_until = "2029-03-01"
 
 
 class AlmaLinux9(AlmaLinuxDriver):
     major = "9"
     display_name = "AlmaLinux 9"
     metadata = helpers.metadata("almalinux", "9", "almalinux")
+    provided_until = "2032-05-31"
     signature_default = "required"
 
 
@@ -68,3 +72,4 @@ class AlmaLinux10(AlmaLinuxDriver):
     major = "10"
     display_name = "AlmaLinux 10"
     metadata = helpers.metadata("almalinux", "10", "almalinux")
+    provided_until = "2035-05-31"

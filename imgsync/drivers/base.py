@@ -14,6 +14,7 @@ from imgsync import conf as imgsync_conf
 from imgsync import exceptions
 from imgsync import ordering
 from imgsync import redact
+from imgsync import scs
 from imgsync import signatures
 from imgsync import trust
 
@@ -47,6 +48,8 @@ class Release:
     build_date_from_version: bool = True
     """Whether ``build_date`` is the date the version (or a signed file) claims, rather
     than a Last-Modified header."""
+    tags: tuple = ()
+    """The driver's tags for the image (catalog_tags)."""
     version_is_build_id: bool = True
     """Whether ``version`` names one build only (not, say, a file name reused by rebuilds)."""
 
@@ -92,6 +95,13 @@ class Driver:
     """Upstream's certificates, in imgsync/keys/ (provenance in its README)."""
     signing_fingerprints: ClassVar[frozenset[str]] = frozenset()
     """The shipped certificates imgsync trusts, pinned by primary key fingerprint."""
+    os_purpose: ClassVar[str] = "generic"
+    replace_frequency: ClassVar[str] = "never"
+    """How often upstream replaces its image, at most (the SCS promise's default)."""
+    provided_until: ClassVar[str] = "none"
+    """The release's end of upstream support (YYYY-MM-DD), or none."""
+    image_description: ClassVar[str | None] = None
+    """The distribution's page for the image (default: the site's root)."""
     catalog_meta: ClassVar[Mapping[str, str]] = {}
     """Catalog ``meta`` values that differ from the Glance properties, where
     openstack-image-manager's schema allows only its own vocabulary."""
@@ -220,6 +230,26 @@ class Driver:
             found += self.arch_releases(arch, self.architectures[arch])
         return sort_releases(found)
 
+    def scs_metadata(self):
+        """The SCS image metadata (scs-0102) of this instance's images, from its options."""
+        conf = self.conf
+        metadata = {
+            "os_purpose": conf.os_purpose, "replace_frequency": conf.replace_frequency,
+            "provided_until": conf.provided_until,
+            "uuid_validity": conf.uuid_validity or scs.uuid_validity(
+                max(conf.keep_versions, conf.versions), conf.expire_action),
+            "image_description": (conf.image_description or self.image_description
+                                  or self.official_url(self.base_url)),
+            "hypervisor_type": scs.HYPERVISOR_TYPE,
+        }
+        if conf.hotfix_hours is not None:
+            metadata["hotfix_hours"] = str(conf.hotfix_hours)
+        return metadata
+
+    def patchlevel(self, version):
+        """The upstream patch level a build's version names (SCS ``patchlevel``), if any."""
+        return None
+
     def arch_releases(self, arch, upstream_arch):
         """The newest ``versions`` releases of one architecture (libosinfo and upstream name)."""
         raise NotImplementedError(f"{type(self).__name__} implements neither releases() "
@@ -251,8 +281,12 @@ class Driver:
                 f"{fields['checksum_algo']} checksum for {redact.url(fields['url'])}, which "
                 f"does not protect against tampering (set [{self.name}] "
                 "allow_weak_checksums = true to accept)")
-        metadata = {**self.metadata, **(metadata or {}), "architecture": architecture,
-                    **self.properties, **self.conf.properties}
+        metadata = {**self.metadata, **self.scs_metadata(), **(metadata or {}),
+                    "architecture": architecture, **self.properties, **self.conf.properties}
+        metadata.setdefault("image_original_user", metadata.get("os_admin_user") or "none")
+        patchlevel = fields["version"] and self.patchlevel(fields["version"])
+        if patchlevel:
+            metadata.setdefault("patchlevel", patchlevel)
         signed = self._signers.get(fields.get("checksum_url"))
         display_name = self.display_name
         if architecture != "x86_64":
@@ -265,6 +299,7 @@ class Driver:
             min_ram=self.conf.min_ram if self.conf.min_ram is not None else self.min_ram,
             metadata=metadata,
             official_url=self.official_url(fields["url"]),
+            tags=tuple(self.conf.catalog_tags),
             signed_by=signed and signed.signer,
             signed_at=signed and signed.at,
             **fields,

@@ -22,6 +22,8 @@ class CentOSStreamDriver(el.EnterpriseLinuxDriver):
 
     family = "centos"
     upstream_url = "https://cloud.centos.org/centos/"
+    image_description = "https://www.centos.org/centos-stream/"
+    replace_frequency = "monthly"
 
     def arch_releases(self, arch, upstream_arch):
         url = f"{self.base_url}{self.major}-stream/{upstream_arch}/images/"
@@ -40,9 +42,11 @@ class CentOSStream9(CentOSStreamDriver):
     major = "9"
     display_name = "CentOS Stream 9"
     metadata = helpers.metadata("centos", "9", "cloud-user")
+    provided_until = "2027-05-31"
 
 
 class CentOSStream10(CentOSStreamDriver):
     major = "10"
     display_name = "CentOS Stream 10"
     metadata = helpers.metadata("centos", "10", "cloud-user")
+    provided_until = "2030-01-01"

@@ -28,6 +28,11 @@ class Cirros(base.Driver):
     architectures = {"x86_64": "x86_64", "aarch64": "aarch64"}
     min_disk = 1
     min_ram = 128
+    os_purpose = "minimal"
+    image_description = "https://github.com/cirros-dev/cirros"
+
+    def patchlevel(self, version):
+        return version
     metadata = {"os_distro": "cirros", "os_type": "linux", "os_admin_user": "cirros"}
 
     def releases(self):

@@ -57,8 +57,15 @@ class DebianDriver(base.Driver):
     codename: str
     min_disk = 8
     min_ram = 512
+    replace_frequency = "quarterly"
+    """Release builds come with point releases and security updates, every month or two."""
     architectures = {"x86_64": "amd64", "aarch64": "arm64"}
     extra_opts = (stream_opt("release", "daily"),)
+
+    @property
+    def image_description(self):
+        """Debian's page of the release."""
+        return f"https://www.debian.org/releases/{self.codename}/"
 
     def releases(self):
         daily = self.conf.stream == "daily"
@@ -81,6 +88,8 @@ class Debian11(DebianDriver):
     codename = "bullseye"
     display_name = "Debian 11"
     metadata = helpers.metadata("debian", "11", "debian")
+    provided_until = "2026-08-31"
+    """The end of Debian LTS."""
 
 
 class Debian12(DebianDriver):
@@ -88,6 +97,8 @@ class Debian12(DebianDriver):
     codename = "bookworm"
     display_name = "Debian 12"
     metadata = helpers.metadata("debian", "12", "debian")
+    provided_until = "2028-06-30"
+    """The end of Debian LTS."""
 
 
 class Debian13(DebianDriver):
@@ -95,6 +106,8 @@ class Debian13(DebianDriver):
     codename = "trixie"
     display_name = "Debian 13"
     metadata = helpers.metadata("debian", "13", "debian")
+    provided_until = "2030-06-30"
+    """The end of Debian LTS."""
 
 
 class DebianTesting(DebianDriver):

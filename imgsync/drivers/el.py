@@ -15,3 +15,8 @@ class EnterpriseLinuxDriver(base.Driver):
     min_disk = 10
     min_ram = 512
     architectures = {"x86_64": "x86_64", "aarch64": "aarch64"}
+
+    def patchlevel(self, version):
+        """The minor release of a ``<major.minor>-<date>`` build id (AlmaLinux, Rocky)."""
+        minor, dash, _ = version.partition("-")
+        return minor if dash else None

@@ -49,6 +49,10 @@ class Fedora(base.Driver):
     architectures = {"x86_64": "x86_64", "aarch64": "aarch64"}
     min_disk = 5
     min_ram = 512
+    replace_frequency = "yearly"
+    """A release's Cloud image is not rebuilt; imgsync follows the newest release,
+    which comes every six months."""
+    image_description = "https://fedoraproject.org/cloud/"
     metadata = {**helpers.HW_DEFAULTS, "os_distro": "fedora", "os_admin_user": "fedora"}
 
     def releases(self):

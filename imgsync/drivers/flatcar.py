@@ -68,6 +68,11 @@ class FlatcarDriver(base.Driver):
     architectures = {"x86_64": "amd64-usr", "aarch64": "arm64-usr"}
     min_disk = 10
     min_ram = 2048
+    os_purpose = "k8snode"
+    """A container host, as osism's catalog has it."""
+    replace_frequency = "quarterly"
+    """Each channel releases every few weeks."""
+    image_description = "https://www.flatcar.org/releases"
     signature_style = "clearsigned copy"
     signature_description = ("<image>.DIGESTS.asc, the clear-signed DIGESTS, so the image "
                              "is verified while it streams (its detached .sig could only be "
@@ -101,6 +106,9 @@ class FlatcarDriver(base.Driver):
     branch: str
     """FLATCAR_BRANCH of the channel's versions (``<build>.<branch>.<patch>``): 0 alpha,
     1 beta, 2 stable, 3 LTS."""
+
+    def patchlevel(self, version):
+        return version
 
     def _version_txt(self, url, expected=None):
         """``(version, build date, whether the date is the file's own)`` of a version.txt,

@@ -57,6 +57,9 @@ class Generic(base.Driver):
     family = "generic"
     display_name = "Generic"
     upstream_url = None
+    min_disk = 1
+    min_ram = 512
+    """SCS asks for a min_ram above 0; publication raises min_disk to the image's size."""
     architectures = {"x86_64": "x86_64", "aarch64": "aarch64"}
     extra_opts = (
         cfg.StrOpt("display_name",

@@ -42,6 +42,8 @@ class LeapDriver(base.Driver):
     architectures = {"x86_64": "x86_64", "aarch64": "aarch64"}
     min_disk = 10
     min_ram = 512
+    replace_frequency = "quarterly"
+    image_description = "https://get.opensuse.org/leap/"
     series: str
 
     def pattern(self, arch):
@@ -77,10 +79,12 @@ class Leap156(LeapDriver):
     series = "15.6"
     display_name = "openSUSE Leap 15.6"
     metadata = helpers.metadata("opensuse", "15.6", "opensuse")
+    provided_until = "2026-04-30"
 
 
 class Leap160(LeapDriver):
     series = "16.0"
     display_name = "openSUSE Leap 16.0"
     metadata = helpers.metadata("opensuse", "16.0", "sles")
+    provided_until = "2027-10-31"
     signature_default = "required"

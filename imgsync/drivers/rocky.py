@@ -50,6 +50,8 @@ class RockyDriver(el.EnterpriseLinuxDriver):
 
     family = "rocky"
     upstream_url = "https://download.rockylinux.org/pub/rocky/"
+    image_description = "https://docs.rockylinux.org/release_notes/"
+    replace_frequency = "yearly"
 
     def arch_releases(self, arch, upstream_arch):
         url = f"{self.base_url}{self.major}/images/{upstream_arch}/"
@@ -91,15 +93,18 @@ class Rocky8(RockyDriver):
     major = "8"
     display_name = "Rocky Linux 8"
     metadata = helpers.metadata("rocky", "8", "rocky")
+    provided_until = "2029-05-31"
 
 
 class Rocky9(RockyDriver):
     major = "9"
     display_name = "Rocky Linux 9"
     metadata = helpers.metadata("rocky", "9", "rocky")
+    provided_until = "2032-05-31"
 
 
 class Rocky10(RockyDriver):
     major = "10"
     display_name = "Rocky Linux 10"
     metadata = helpers.metadata("rocky", "10", "rocky")
+    provided_until = "2035-05-31"

@@ -51,6 +51,8 @@ class UbuntuDriver(base.Driver):
     daily_subdir = ""
     min_disk = 8
     min_ram = 512
+    replace_frequency = "quarterly"
+    """Release images come every few weeks; a quarter is met even between point releases."""
     architectures = {"x86_64": "amd64", "aarch64": "arm64"}
     extra_opts = (
         cfg.StrOpt("stream", default="release",
@@ -59,6 +61,11 @@ class UbuntuDriver(base.Driver):
                                       "<serial>/), daily builds, pruned upstream")],
                    help="Which of Ubuntu's image streams to follow."),
     )
+
+    @property
+    def image_description(self):
+        """The stream's page on cloud-images.ubuntu.com."""
+        return f"{self.upstream_url}{self.subdir}releases/{self.codename}/"
 
     def _layout(self):
         """(listing URL, build directory prefix, image file name pattern) of the stream."""
@@ -86,6 +93,7 @@ class UbuntuMinimalDriver(UbuntuDriver):
     """Ubuntu minimal cloud images, below ``minimal/`` (``minimal/daily/`` for daily builds)."""
 
     variant = "minimal"
+    os_purpose = "minimal"
     signature_default = "if-published"
     """Whether the minimal streams carry SHA256SUMS.gpg is not confirmed."""
     subdir = "minimal/"
@@ -97,6 +105,7 @@ class Ubuntu2004(UbuntuDriver):
     codename = "focal"
     display_name = "Ubuntu 20.04"
     metadata = helpers.metadata("ubuntu", "20.04", "ubuntu")
+    provided_until = "2025-05-31"
 
 
 class Ubuntu2204(UbuntuDriver):
@@ -104,6 +113,7 @@ class Ubuntu2204(UbuntuDriver):
     codename = "jammy"
     display_name = "Ubuntu 22.04"
     metadata = helpers.metadata("ubuntu", "22.04", "ubuntu")
+    provided_until = "2027-04-30"
 
 
 class Ubuntu2404(UbuntuDriver):
@@ -111,6 +121,7 @@ class Ubuntu2404(UbuntuDriver):
     codename = "noble"
     display_name = "Ubuntu 24.04"
     metadata = helpers.metadata("ubuntu", "24.04", "ubuntu")
+    provided_until = "2029-04-30"
 
 
 class Ubuntu2604(UbuntuDriver):
@@ -118,31 +129,36 @@ class Ubuntu2604(UbuntuDriver):
     codename = "resolute"
     display_name = "Ubuntu 26.04"
     metadata = helpers.metadata("ubuntu", "26.04", "ubuntu")
+    provided_until = "2031-04-30"
 
 
 class Ubuntu2004Minimal(UbuntuMinimalDriver):
     series = "20.04"
     codename = "focal"
     display_name = "Ubuntu 20.04 Minimal"
-    metadata = helpers.metadata("ubuntu", "20.04", "ubuntu", os_purpose="minimal")
+    metadata = helpers.metadata("ubuntu", "20.04", "ubuntu")
+    provided_until = "2025-05-31"
 
 
 class Ubuntu2204Minimal(UbuntuMinimalDriver):
     series = "22.04"
     codename = "jammy"
     display_name = "Ubuntu 22.04 Minimal"
-    metadata = helpers.metadata("ubuntu", "22.04", "ubuntu", os_purpose="minimal")
+    metadata = helpers.metadata("ubuntu", "22.04", "ubuntu")
+    provided_until = "2027-04-30"
 
 
 class Ubuntu2404Minimal(UbuntuMinimalDriver):
     series = "24.04"
     codename = "noble"
     display_name = "Ubuntu 24.04 Minimal"
-    metadata = helpers.metadata("ubuntu", "24.04", "ubuntu", os_purpose="minimal")
+    metadata = helpers.metadata("ubuntu", "24.04", "ubuntu")
+    provided_until = "2029-04-30"
 
 
 class Ubuntu2604Minimal(UbuntuMinimalDriver):
     series = "26.04"
     codename = "resolute"
     display_name = "Ubuntu 26.04 Minimal"
-    metadata = helpers.metadata("ubuntu", "26.04", "ubuntu", os_purpose="minimal")
+    metadata = helpers.metadata("ubuntu", "26.04", "ubuntu")
+    provided_until = "2031-04-30"

@@ -87,11 +87,15 @@ def test_ubuntu_catalog_is_valid_and_complete(mirror, conf, tmp_path):
     newest, older = noble["versions"]
     assert (newest["version"], older["version"]) == ("20240423.1", "20240423")
     tail = "releases/noble/release-20240423.1/ubuntu-24.04-server-cloudimg-amd64.img"
-    assert newest == {"version": "20240423.1", "url": OFFICIAL + tail,
+    assert newest == {"version": "20240423.1", "url": OFFICIAL + tail, "source": OFFICIAL + tail,
                       "mirror_url": MIRROR + tail,
                       "checksum": f"sha256:{sha('20240423.1', 'amd64')}",
                       "build_date": datetime.date(2024, 4, 23)}
     assert images[3]["meta"]["architecture"] == "aarch64"
+    # the SCS record Glance gets is the catalog's too
+    assert (noble["meta"]["replace_frequency"], noble["meta"]["hypervisor_type"],
+            noble["meta"]["image_description"]) == (
+        "quarterly", "qemu", "https://cloud-images.ubuntu.com/releases/noble/")
 
 
 def test_official_site_has_no_mirror_url(mirror, conf, tmp_path, requests_mock):
