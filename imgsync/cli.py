@@ -203,7 +203,8 @@ def cmd_sync(conf, available):
                        for t in targets))
     with _locks(conf) as locks:
         syncer = sync.Syncer(targets, _settings(conf), locks, dry_run=conf.command.dry_run)
-        results = sync.run(selected, syncer, workers=conf.workers)
+        results = sync.run(selected, syncer, workers=conf.workers,
+                           release_check_timeout=conf.release_check_timeout)
     report.show(results, time.time() - started, conf.command.format,
                 {d.name: _driver_name(conf, available, d.name) for d in selected})
     if conf.metrics_file and not conf.command.dry_run:
