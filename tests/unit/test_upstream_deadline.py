@@ -20,11 +20,11 @@ SLACK = 8
 
 
 class DripServer:
-    """Answers the first connection with ``answer``, one byte every ``interval`` seconds,
-    and closes any later one at once; stops when the test ends."""
+    """Answers the first connection with ``head`` at once, then ``answer`` one byte every
+    ``interval`` seconds, and closes any later one at once; stops when the test ends."""
 
-    def __init__(self, answer, interval=INTERVAL):
-        self.answer, self.interval = answer, interval
+    def __init__(self, answer, interval=INTERVAL, head=b""):
+        self.answer, self.interval, self.head = answer, interval, head
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.stopped = threading.Event()
         self.connections = 0
@@ -49,6 +49,7 @@ class DripServer:
     def _drip(self, conn):
         with conn:
             conn.recv(65536)
+            conn.sendall(self.head)
             for byte in self.answer:
                 if self.stopped.wait(self.interval):
                     return
@@ -66,8 +67,8 @@ class DripServer:
 def drip():
     servers = []
 
-    def start(answer, interval=INTERVAL):
-        servers.append(DripServer(answer, interval))
+    def start(answer, interval=INTERVAL, head=b""):
+        servers.append(DripServer(answer, interval, head))
         return servers[-1]
     yield start
     for server in servers:
@@ -100,7 +101,7 @@ def test_a_dripped_status_line_of_a_head_request_is_cut_off_at_the_deadline(drip
 
 
 def test_a_dripped_body_without_a_length_is_not_taken_for_the_whole_document(drip):
-    server = drip(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"a" * 150)
+    server = drip(b"a" * 150, head=b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
     fails_at_the_deadline(upstream().get_bytes, server)
 
 
