@@ -6,11 +6,10 @@ import re
 from imgsync import exceptions
 from imgsync import redact
 
-# GNU coreutils: "<hex> *name" (binary) or "<hex>  name" (text).
-_GNU = re.compile(r"^(?P<hex>[0-9a-fA-F]{32,128}) [ *]?(?P<name>\S.*?)\s*$")
-# BSD / "--tag" style: "SHA256 (name) = <hex>".
-_BSD = re.compile(
-    r"^(?P<algo>[A-Za-z0-9-]+) ?\((?P<name>.+)\) ?= ?(?P<hex>[0-9a-fA-F]{32,128})\s*$")
+# Every parser here is a split, a partition or a regex that cannot backtrack, so a
+# hostile document costs time linear in its size.
+_HEX = re.compile(r"[0-9a-fA-F]{32,128}")
+_ALGO_NAME = re.compile(r"[A-Za-z0-9-]+")
 
 _ALGO_BY_LENGTH = {32: "md5", 40: "sha1", 56: "sha224", 64: "sha256", 96: "sha384", 128: "sha512"}
 _LENGTH_BY_ALGO = {algo: length for length, algo in _ALGO_BY_LENGTH.items()}
@@ -29,6 +28,39 @@ def _misfit(url, algo, hexdigest, name):
         f"{len(hexdigest)} for {name}")
 
 
+def _gnu(line):
+    """``(hex, name)`` of a GNU coreutils line: ``<hex>  name`` (text) or ``<hex> *name``
+    (binary), else None. ``line`` is stripped."""
+    hexdigest, space, name = line.partition(" ")
+    if not space or not _HEX.fullmatch(hexdigest):
+        return None
+    if name[:1] in (" ", "*") and name[1:2] and not name[1:2].isspace():
+        name = name[1:]   # the mode mark; a "*" before a blank is the name itself
+    if not name or name[0].isspace():
+        return None
+    return hexdigest, name
+
+
+def _bsd(line):
+    """``(algo, hex, name)`` of a BSD (``--tag``) line: ``SHA256 (name) = <hex>``, else None.
+    The name runs to the last ``)``, as the digest after it holds none."""
+    algo = _ALGO_NAME.match(line)
+    if not algo:
+        return None
+    rest = line[algo.end():]
+    rest = rest[1:] if rest.startswith(" (") else rest
+    head, paren, tail = rest.rpartition(")")
+    if not paren or not head.startswith("(") or len(head) < 2:
+        return None
+    tail = tail[1:] if tail.startswith(" ") else tail
+    if not tail.startswith("="):
+        return None
+    hexdigest = tail[2:] if tail.startswith("= ") else tail[1:]
+    if not _HEX.fullmatch(hexdigest):
+        return None
+    return algo[0], hexdigest, head[1:]
+
+
 def parse(text, url=""):
     """Map each file name in a checksum file to ``(algorithm, hexdigest)``.
 
@@ -43,15 +75,16 @@ def parse(text, url=""):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        match = _BSD.match(line)
-        if match:
-            algo = match["algo"].lower().replace("-", "")
+        bsd = _bsd(line)
+        if bsd:
+            algo, hexdigest, name = bsd
+            algo = algo.lower().replace("-", "")
         else:
-            match = _GNU.match(line)
-            if not match:
+            gnu = _gnu(line)
+            if not gnu:
                 continue
-            algo = None
-        hexdigest = match["hex"].lower()
+            (hexdigest, name), algo = gnu, None
+        hexdigest = hexdigest.lower()
         algo = algo or named
         if algo is None:
             algo = _ALGO_BY_LENGTH.get(len(hexdigest))
@@ -60,12 +93,17 @@ def parse(text, url=""):
         elif algo not in _LENGTH_BY_ALGO:
             continue   # an algorithm imgsync does not know (BLAKE2, ...)
         if len(hexdigest) != _LENGTH_BY_ALGO[algo]:
-            raise _misfit(url, algo, hexdigest, match["name"])
-        sums[match["name"]] = (algo, hexdigest)
+            raise _misfit(url, algo, hexdigest, name)
+        sums[name] = (algo, hexdigest)
     return sums
 
 
-_DIGESTS_HEADER = re.compile(r"^#\s*(?P<algo>[A-Za-z0-9-]+)\s+HASH\s*$")
+def _digests_header(line):
+    """The algorithm a ``# SHA512 HASH`` line heads, else None."""
+    words = line[1:].split() if line.startswith("#") else ()
+    if len(words) == 2 and words[1] == "HASH" and _ALGO_NAME.fullmatch(words[0]):
+        return words[0].lower().replace("-", "")
+    return None
 
 
 def parse_digests(text):
@@ -79,11 +117,11 @@ def parse_digests(text):
     algo = None
     for line in text.splitlines():
         line = line.strip()
-        header = _DIGESTS_HEADER.match(line)
+        header = _digests_header(line)
         if header:
-            algo = header["algo"].lower().replace("-", "")
+            algo = header
             continue
-        match = _GNU.match(line)
-        if algo and match and _ALGO_BY_LENGTH.get(len(match["hex"])) == algo:
-            blocks.setdefault(algo, {})[match["name"]] = match["hex"].lower()
+        gnu = _gnu(line)
+        if algo and gnu and _ALGO_BY_LENGTH.get(len(gnu[0])) == algo:
+            blocks.setdefault(algo, {})[gnu[1]] = gnu[0].lower()
     return blocks

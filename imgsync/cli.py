@@ -204,7 +204,8 @@ def cmd_sync(conf, available):
                        for t in up) or "none (none could be reached)")
     with _locks(conf) as locks:
         syncer = sync.Syncer(targets, _settings(conf), locks, dry_run=conf.command.dry_run)
-        results = sync.run(selected, syncer, workers=conf.workers)
+        results = sync.run(selected, syncer, workers=conf.workers,
+                           release_check_timeout=conf.release_check_timeout)
     report.show(results, time.time() - started, conf.command.format,
                 {d.name: _driver_name(conf, available, d.name) for d in selected})
     # the catalog and the metrics' image counts come from one Glance: the first that is up

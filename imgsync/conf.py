@@ -135,6 +135,10 @@ default_opts = [
                help="How many instances to sync at once, each under its own lock; the "
                     "output keeps the order of 'distributions'. More than 1 needs a Glance "
                     "on a database that takes concurrent writes (MySQL, PostgreSQL)."),
+    cfg.IntOpt("release_check_timeout", default=600, min=1,
+               help="Seconds from the start of a run within which each instance's upstream "
+                    "must have told its releases (listings, checksum and version files); "
+                    "an instance whose upstream has not fails, the others are synced."),
     cfg.IntOpt("lock_timeout", default=0, min=0,
                help="Seconds a run waits for a driver that another run is syncing; 0 "
                     "skips that driver at once (it is not counted as a failure)."),

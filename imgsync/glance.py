@@ -42,8 +42,9 @@ def _json(response, what, key=None):
 
 
 def explanation(body):
-    """Glance's error page as one short line: tags and the repeated title dropped."""
-    text = " ".join(re.sub(r"<[^>]*>", " ", body).split())
+    """Glance's error page as one short line: tags and the repeated title dropped. Only
+    the body's first 4 KiB are read: the regexes below are not linear in what they read."""
+    text = " ".join(re.sub(r"<[^>]*>", " ", body[:4096]).split())
     title = re.match(r"(\d{3} [A-Za-z -]+?) \1\b", text)
     if title:
         text = text[len(title.group(1)):].strip()

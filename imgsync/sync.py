@@ -5,7 +5,9 @@ import concurrent.futures
 import dataclasses
 import datetime
 import logging
+import queue
 import threading
+import time
 import uuid
 
 from imgsync import exceptions
@@ -182,15 +184,16 @@ def _mark_in_use(actions, in_use):
     return plan_mod.mark_in_use(actions, used)
 
 
-def run(drivers, syncer, workers=1):
+def run(drivers, syncer, workers=1, release_check_timeout=600):
     """Sync each instance, up to ``workers`` at once; a failure is reported and the others
-    carry on. The results keep the order of ``drivers``.
+    carry on. The results keep the order of ``drivers``. An instance whose upstream has
+    not told its releases ``release_check_timeout`` seconds after the start fails.
 
     With one worker the instances run one after another in the main thread, so a SIGTERM
     interrupts the upload under way and its image is removed; with more, a SIGTERM lets the running
     instances finish (an image a SIGKILL leaves pending is cleaned by a later run).
     """
-    fetched = _prefetch(drivers)
+    fetched = _prefetch(drivers, release_check_timeout)
     if workers == 1:
         done = map(lambda d: _sync_one(d, syncer, fetched.get(d.name)), drivers)
         return [result for results in done for result in results]
@@ -209,17 +212,59 @@ PREFETCH = 8
 """Instances whose upstream is asked at once, before the syncs."""
 
 
-def _prefetch(drivers):
-    """Ask every instance's upstream for its releases at once: a run that finds nothing
-    new then costs about one upstream round trip, not one per instance. Returns, by
-    instance, a callable that returns the releases or raises what fetching them raised."""
-    if len(drivers) < 2:
-        return {}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(PREFETCH, len(drivers)),
-                                               thread_name_prefix="imgsync-check") as pool:
-        futures = {d.name: pool.submit(d.releases) for d in drivers}
-        concurrent.futures.wait(futures.values())
-    return {name: future.result for name, future in futures.items()}
+def _prefetch(drivers, timeout):
+    """Ask every instance's upstream for its releases at once, PREFETCH at a time: a run
+    that finds nothing new then costs about one upstream round trip, not one per instance.
+    Returns, by instance, a callable that returns the releases or raises what fetching
+    them raised, or an UpstreamError once ``timeout`` seconds from now have passed
+    without them. The fetching threads are daemons: a hung upstream holds only its own
+    thread, never the run or the process's exit."""
+    deadline = time.monotonic() + timeout
+    pending = queue.SimpleQueue()
+    fetches = {}
+    for driver in drivers:
+        fetches[driver.name] = _Fetch(driver, deadline, timeout)
+        pending.put(fetches[driver.name])
+    for number in range(min(PREFETCH, len(drivers))):
+        threading.Thread(target=_fetch_all, args=(pending,), daemon=True,
+                         name=f"imgsync-check-{number}").start()
+    return fetches
+
+
+def _fetch_all(pending):
+    while True:
+        try:
+            fetch = pending.get_nowait()
+        except queue.Empty:
+            return
+        fetch.run()
+
+
+class _Fetch:
+    """One instance's releases, fetched by a prefetch thread; calling it waits for them
+    until the run's deadline."""
+
+    def __init__(self, driver, deadline, timeout):
+        self.driver, self.deadline, self.timeout = driver, deadline, timeout
+        self.done = threading.Event()
+        self.releases = self.error = None
+
+    def run(self):
+        try:
+            self.releases = self.driver.releases()
+        except BaseException as exc:   # raised by the instance's own sync, as it would be
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def __call__(self):
+        if not self.done.wait(max(0.0, self.deadline - time.monotonic())):
+            raise exceptions.UpstreamError(
+                f"the upstream of {self.driver.name} has not told its releases within "
+                f"{self.timeout} s (release_check_timeout)")
+        if self.error is not None:
+            raise self.error
+        return self.releases
 
 
 def _sync_one(driver, syncer, releases=None):

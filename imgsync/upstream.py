@@ -3,21 +3,26 @@
 Every request asks for the bytes as published (``Accept-Encoding: identity``) and
 refuses an encoded answer; TLS is verified (against ``ca_file`` when a driver sets
 one); a redirect never leaves https for http; ``Retry-After`` is honoured up to
-RETRY_AFTER_MAX seconds. Small documents are read up to a size cap and within an
-overall deadline; image streams fail when less than a minimal rate arrives for
-``timeout`` seconds. Every error names the URL, with any credentials masked.
+RETRY_AFTER_MAX seconds. Small documents are read up to a size cap and, status line,
+headers and body, within an overall deadline; image streams fail when less than a minimal
+rate arrives for ``timeout`` seconds. Every error names the URL, with any credentials masked.
 """
 
 import contextlib
 import email.utils
 import http.client
 import logging
+import socket
+import threading
 import time
 import urllib.parse
 
 import requests
 from requests import adapters
+from urllib3 import connection
+from urllib3 import connectionpool
 from urllib3 import exceptions as urllib3_exceptions
+from urllib3 import poolmanager
 from urllib3.util import retry
 
 from imgsync import exceptions
@@ -32,15 +37,151 @@ RETRY_AFTER_MAX = 30
 IDENTITY = {"Accept-Encoding": "identity"}
 
 
+_LOCAL = threading.local()
+
+
+class _Deadline:
+    """The deadline of the small document one thread is fetching. When it passes, a timer
+    shuts down every socket the fetch has used, so a server that drips its TLS handshake,
+    status line, headers or body cannot hold the fetch past it; each read alone is only
+    bounded by the socket timeout."""
+
+    def __init__(self, url, seconds):
+        self.error = exceptions.UpstreamError(f"{redact.url(url)} took longer than {seconds} s")
+        self.ends = time.monotonic() + seconds
+        self.expired = self._ended = False
+        self._sockets = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self):
+        with self._lock:
+            self.expired = not self._ended
+            for sock in self._sockets if self.expired else ():
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)   # a reader blocked on it sees the end
+
+    def watch(self, sock):
+        """Shut ``sock`` down at the deadline (at once when it has passed). The deadline
+        keeps a duplicate: a socket wrapped for TLS is detached from its object."""
+        with self._lock, contextlib.suppress(OSError):   # closed already
+            self._sockets.append(socket.fromfd(sock.fileno(), sock.family, sock.type))
+            if self.expired:
+                self._sockets[-1].shutdown(socket.SHUT_RDWR)
+
+    def check(self, pause=0):
+        """Raise the deadline's error once it has passed, or would pass during ``pause``."""
+        if self.expired or time.monotonic() + pause > self.ends:
+            raise self.error
+
+    def end(self):
+        """Stop watching (the connection may go on to serve an image); True when expired."""
+        self._timer.cancel()
+        with self._lock:
+            self._ended = True
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
+        return self.expired
+
+
+@contextlib.contextmanager
+def _document_deadline(url, seconds):
+    """Fetch a small document within ``seconds``, or fail with one line saying so."""
+    deadline = _LOCAL.deadline = _Deadline(url, seconds)
+    try:
+        yield deadline
+    except Exception as exc:
+        if deadline.end() and exc is not deadline.error:
+            raise deadline.error from exc
+        raise
+    finally:
+        deadline.end()
+        _LOCAL.deadline = None
+    if deadline.expired:
+        raise deadline.error
+
+
+def _deadline():
+    """The deadline of the document this thread is fetching, or None (an image stream)."""
+    return getattr(_LOCAL, "deadline", None)
+
+
+class _Watched:
+    """A urllib3 connection whose sockets the current thread's document deadline watches:
+    a new one as soon as it is connected (the TLS handshake included), a kept-alive one
+    when it takes a request."""
+
+    def _new_conn(self):
+        deadline = _deadline()
+        if deadline:
+            deadline.check()
+        sock = super()._new_conn()
+        if deadline:
+            deadline.watch(sock)
+        return sock
+
+    def request(self, *args, **kwargs):
+        deadline = _deadline()
+        if deadline and self.sock is not None:
+            deadline.watch(self.sock)
+        return super().request(*args, **kwargs)
+
+
+class _HTTPConnection(_Watched, connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_Watched, connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(connectionpool.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _Adapter(adapters.HTTPAdapter):
+    """requests' adapter, on connections a document deadline can watch (directly or
+    through an HTTP proxy; a SOCKS proxy keeps its own connections)."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if manager.pool_classes_by_scheme is poolmanager.pool_classes_by_scheme:
+            manager.pool_classes_by_scheme = _POOLS
+        return manager
+
+
 class _Retry(retry.Retry):
-    """urllib3's Retry, except that a host name that does not resolve is not retried:
-    that is a configuration error, not a passing one."""
+    """urllib3's Retry, except that a host name that does not resolve is not retried
+    (that is a configuration error, not a passing one), and that no pause outlasts the
+    deadline of a document."""
 
     def increment(self, method=None, url=None, response=None, error=None, _pool=None,
                   _stacktrace=None):
         if isinstance(error, urllib3_exceptions.NameResolutionError):
             raise urllib3_exceptions.MaxRetryError(_pool, url, error) from error
         return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    def sleep(self, response=None):
+        deadline = _deadline()
+        if deadline:
+            retry_after = (self.get_retry_after(response)
+                           if response and self.respect_retry_after_header else None)
+            deadline.check(retry_after or self.get_backoff_time())
+        super().sleep(response)
 
 
 def _unreachable(shown, exc):
@@ -77,7 +218,7 @@ class Upstream:
                         allowed_methods=("GET", "HEAD"), raise_on_status=False,
                         retry_after_max=RETRY_AFTER_MAX)
         for scheme in ("http://", "https://"):
-            self.session.mount(scheme, adapters.HTTPAdapter(max_retries=policy))
+            self.session.mount(scheme, _Adapter(max_retries=policy))
 
     def _get(self, url):
         shown = redact.url(url)
@@ -104,18 +245,16 @@ class Upstream:
     def get_bytes(self, url):
         """The body of a small document (listing, checksum, version or signature file)."""
         LOG.debug("GET %s", redact.url(url))
-        deadline = time.monotonic() + self.document_timeout
         body = bytearray()
-        with self._get(url) as response:
+        with (_document_deadline(url, self.document_timeout) as deadline,
+              self._get(url) as response):
             for chunk in _reads(response, url):
                 body += chunk
                 if len(body) > self.max_document_size:
                     raise exceptions.UpstreamError(
                         f"{redact.url(url)} is larger than {self.max_document_size} bytes, "
                         "too large for a listing, checksum or signature file")
-                if time.monotonic() > deadline:
-                    raise exceptions.UpstreamError(
-                        f"{redact.url(url)} took longer than {self.document_timeout} s")
+                deadline.check()
         return bytes(body)
 
     def get_text(self, url):
@@ -130,13 +269,14 @@ class Upstream:
         shown = redact.url(url)
         LOG.debug("HEAD %s", shown)
         try:
-            response = self.session.head(url, timeout=self.timeout, allow_redirects=True,
-                                         verify=self.verify)
+            with _document_deadline(url, self.document_timeout):
+                response = self.session.head(url, timeout=self.timeout, allow_redirects=True,
+                                             verify=self.verify)
+                response.close()
         except exceptions.UpstreamError:
             raise
         except requests.RequestException as exc:
             raise _unreachable(shown, exc) from exc
-        response.close()
         if response.status_code != 200:
             raise exceptions.UpstreamError(
                 f"{shown} answered HTTP {response.status_code} {response.reason}",

@@ -268,3 +268,19 @@ def test_a_run_imports_no_tooz_without_a_backend_and_no_tqdm_off_a_terminal():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=60, check=True)
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_release_check_timeout_reaches_the_run(run, monkeypatch):
+    from tests.unit import fake_glance
+    runs = []
+    monkeypatch.setattr(cli.glance_mod, "keystone_session", lambda conf: None)
+    monkeypatch.setattr(cli.glance_mod, "connect",
+                        lambda conf, compute, cloud, region, session: None)
+    monkeypatch.setattr(cli.glance_mod, "image_proxy", lambda connection: fake_glance.FakeProxy())
+    monkeypatch.setattr(cli.glance_mod.Glance, "endpoint", lambda self: "http://glance.test")
+    monkeypatch.setattr(cli.sync, "run", lambda drivers, syncer, **options: runs.append(options)
+                        or [])
+    code, out, err = run("[DEFAULT]\ndistributions = ubuntu-24.04\nrelease_check_timeout = 7\n"
+                         "[ubuntu-24.04]\nbase_url = http://a.test/ubuntu/\n", "sync")
+    assert code == 0, out + err
+    assert runs == [{"workers": 1, "release_check_timeout": 7}]

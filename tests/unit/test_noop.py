@@ -1,7 +1,10 @@
 """A run where nothing changed: one Glance listing for every instance."""
 
 import contextlib
+import threading
 import types
+
+import pytest
 
 from imgsync import glance as glance_mod
 from imgsync import sync
@@ -55,3 +58,38 @@ def test_an_instance_with_something_to_do_is_listed_again_under_its_lock():
                                                        ("d2", "would-upload")]
     again = [path for path in listings(proxy) if "imgsync.distro=d2" in path]
     assert len(listings(proxy)) == 4 and len(again) == 2
+
+
+@pytest.fixture
+def hung():
+    """An instance whose upstream never tells its releases (released when the test ends)."""
+    never, daemons = threading.Event(), []
+
+    def releases():
+        daemons.append(threading.current_thread().daemon)
+        never.wait()
+        return []
+    yield types.SimpleNamespace(**{**vars(instance("d2", "3")), "releases": releases},
+                                daemons=daemons)
+    never.set()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_upstream_that_never_answers_fails_alone_at_release_check_timeout(hung, workers):
+    proxy = fake_glance.FakeProxy([image("i1", "d1", "3"), image("i2", "d2", "3")])
+    syncer = sync.Syncer([sync.Target("", glance_mod.Glance(proxy, poll_interval=0))],
+                         sync.Settings(), Locks(), dry_run=True)
+    results = sync.run([instance("d1", "3"), hung], syncer, workers=workers,
+                       release_check_timeout=1)
+    assert [(r.distro, r.action) for r in results] == [("d1", "up-to-date"), ("d2", "failed")]
+    assert results[1].error == ("the upstream of d2 has not told its releases within 1 s "
+                                "(release_check_timeout)")
+    assert hung.daemons == [True]   # a hung upstream cannot hold the process's exit
+
+
+def test_the_releases_of_a_lone_instance_are_bounded_too(hung):
+    proxy = fake_glance.FakeProxy([])
+    syncer = sync.Syncer([sync.Target("", glance_mod.Glance(proxy, poll_interval=0))],
+                         sync.Settings(), Locks(), dry_run=True)
+    [result] = sync.run([hung], syncer, release_check_timeout=1)
+    assert result.action == "failed" and "within 1 s (release_check_timeout)" in result.error

@@ -59,7 +59,7 @@ def test_every_upstream_is_asked_at_once_before_the_syncs():
         return [name]
 
     fetched = sync._prefetch([types.SimpleNamespace(name=n, releases=lambda n=n: releases(n))
-                              for n in ("a", "b")])
+                              for n in ("a", "b")], 60)
     assert sorted(started) == ["a", "b"] and fetched["a"]() == ["a"]
 
 
@@ -68,7 +68,7 @@ def test_a_failing_upstream_is_raised_by_its_own_sync():
         raise exceptions.UpstreamError("http://127.0.0.1/x answered HTTP 503")
 
     fetched = sync._prefetch([types.SimpleNamespace(name="x", releases=broken),
-                              types.SimpleNamespace(name="y", releases=lambda: [])])
+                              types.SimpleNamespace(name="y", releases=lambda: [])], 60)
     assert fetched["y"]() == []
     with pytest.raises(exceptions.UpstreamError, match="HTTP 503"):
         fetched["x"]()
