@@ -124,7 +124,10 @@ def plan(releases, images, owner, policy, now):
     stable = {entry.arch: policy.prefix + release.display_name for release, entry in current}
     stable.update({u.architecture: policy.prefix + u.release.display_name for u in uploads})
     planned = [_Entry(u.key, u.version, u.architecture, u.name, upload=u.key,
-                      purpose=u.release.metadata.get("os_purpose", "")) for u in uploads]
+                      purpose=u.release.metadata.get("os_purpose", ""),
+                      record={**u.release.metadata,
+                              "image_build_date": u.release.build_date.isoformat()})
+               for u in uploads]
     with_uploads = _desired(finished + planned, stable, policy, now)
     without = _desired(finished, stable, policy, now)
     for release, entry in current:
@@ -171,6 +174,8 @@ class _Entry:
     upload: str = ""
     purpose: str = ""
     """Its ``os_purpose``."""
+    record: dict = dataclasses.field(default=None, compare=False, repr=False)
+    """Its properties (of an upload: those it will have), for the SCS outdated rule."""
     image: dict = dataclasses.field(default=None, compare=False, repr=False)
 
     @classmethod
@@ -180,7 +185,7 @@ class _Entry:
         return cls(image["id"], image.get("imgsync.version", ""),
                    image.get("architecture") or "", image.get("name", ""), already,
                    image.get("created_at", ""), purpose=image.get("os_purpose", ""),
-                   image=image)
+                   record=image, image=image)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,10 +213,11 @@ def _desired(entries, stable, policy, now):
             why = f"older than the newest {policy.keep} of {arch or 'its architecture'}"
             if expire == "none" or expire in entry.already:
                 expire = None
-            if (not expire and rank > 0 and not entry.already and entry.image is not None
-                    and scs.outdated(entry.image, now)):
+            if (not expire and rank > 0 and not entry.already
+                    and scs.outdated(entry.record, now)):
                 expire, why = "hide", (f"superseded and older than its replace_frequency "
-                                       f"{entry.image.get('replace_frequency')} allows (scs-0102)")
+                                       f"{entry.record.get('replace_frequency')} allows "
+                                       "(scs-0102)")
             name = entry.name
             if arch in stable and expire != "delete":
                 name = (stable[arch] if policy.latest_name and rank == 0

@@ -161,3 +161,13 @@ def test_the_newest_image_is_never_hidden_for_its_age():
     the cloud either way; the promise, replace_frequency, must fit upstream)."""
     planned = plan.plan([rel("3")], [scs_img("i3", "3", 400)], "me", plan.Policy(keep=3), NOW)
     assert [a.kind for a in planned.actions] == ["up-to-date"]
+
+
+def test_an_upload_already_outdated_when_superseded_is_hidden_once_published():
+    old, new = plan_rel("1"), plan_rel("2")
+    old = old.__class__(**{**old.__dict__, "build_date": datetime.date(2026, 6, 1),
+                           "metadata": {**old.metadata, "replace_frequency": "monthly",
+                                        "provided_until": "2029-04-30"}})
+    planned = plan.plan([new, old], [], "me", plan.Policy(keep=3), NOW)
+    hide, = (a for a in planned.actions if a.kind == "hide")
+    assert hide.version == "1" and hide.uploaded_by == "upload 1 (x86_64)"
