@@ -47,7 +47,8 @@ class _Deadline:
     bounded by the socket timeout."""
 
     def __init__(self, url, seconds):
-        self.error = exceptions.UpstreamError(f"{redact.url(url)} took longer than {seconds} s")
+        self.url, self.seconds = redact.url(url), seconds
+        self.error = exceptions.UpstreamError(f"{self.url} took longer than {seconds} s")
         self.ends = time.monotonic() + seconds
         self.expired = self._ended = False
         self._sockets = []
@@ -180,7 +181,14 @@ class _Retry(retry.Retry):
         if deadline:
             retry_after = (self.get_retry_after(response)
                            if response and self.respect_retry_after_header else None)
-            deadline.check(retry_after or self.get_backoff_time())
+            pause = retry_after or self.get_backoff_time()
+            if response is not None and not deadline.expired and \
+                    time.monotonic() + pause > deadline.ends:   # say what upstream answered
+                raise exceptions.UpstreamError(
+                    f"{deadline.url} answered HTTP {response.status} {response.reason}, and "
+                    f"a retry after {pause:.0f} s would end past document_timeout "
+                    f"({deadline.seconds} s)", status=response.status)
+            deadline.check(pause)
         super().sleep(response)
 
 
