@@ -46,43 +46,57 @@ def _positive(value):
     return number
 
 
+DISTRIBUTIONS_HELP = ("comma-separated instances (names in [DEFAULT] distributions, or "
+                      "installed drivers) instead of [DEFAULT] distributions")
+GLOBAL_OPTIONS = ("global options, before or after the command: --config-file FILE, "
+                  "--config-dir DIR, --debug, --log-file FILE, --strict-config "
+                  "(see 'imgsync --help')")
+
+
 def _add_commands(subparsers):
-    parser = subparsers.add_parser("sync", help="upload new upstream releases into Glance")
+    parser = subparsers.add_parser("sync", epilog=GLOBAL_OPTIONS,
+                                   help="upload new upstream releases into Glance")
     parser.add_argument("--dry-run", action="store_true",
                         help="compare upstream with Glance and print the plan; change nothing")
     parser.add_argument("--distributions", type=_csv, dest="only",
-                        help="comma-separated drivers to sync instead of [DEFAULT] distributions")
+                        help=DISTRIBUTIONS_HELP)
     parser.add_argument("--format", choices=("table", "json"), default="table",
                         help="a line per action, or one JSON document with a record each")
     parser.set_defaults(handler=cmd_sync)
 
-    parser = subparsers.add_parser("check", help="print the newest upstream release of each "
-                                                 "configured driver (no Glance needed)")
+    parser = subparsers.add_parser("check", epilog=GLOBAL_OPTIONS,
+                                   help="print the newest upstream release of each "
+                                        "configured instance (no Glance needed)")
     parser.add_argument("--distributions", type=_csv, dest="only",
-                        help="comma-separated drivers instead of [DEFAULT] distributions")
-    parser.add_argument("--format", choices=("table", "json"), default="table")
+                        help=DISTRIBUTIONS_HELP)
+    parser.add_argument("--format", choices=("table", "json"), default="table",
+                        help="a table with a header, or one JSON document")
     parser.set_defaults(handler=cmd_check)
 
-    parser = subparsers.add_parser("status", help="per instance and Glance, upstream's newest "
-                                                  "build against Glance's: in-sync, behind or "
-                                                  "failing (downloads no image)")
+    parser = subparsers.add_parser("status", epilog=GLOBAL_OPTIONS,
+                                   help="per instance and Glance, upstream's newest "
+                                        "build against Glance's: in-sync, behind or "
+                                        "failing (downloads no image)")
     parser.add_argument("--distributions", type=_csv, dest="only",
-                        help="comma-separated instances instead of [DEFAULT] distributions")
-    parser.add_argument("--format", choices=("table", "json"), default="table")
+                        help=DISTRIBUTIONS_HELP)
+    parser.add_argument("--format", choices=("table", "json"), default="table",
+                        help="a table with a header, or one JSON document")
     parser.set_defaults(handler=cmd_status)
 
-    parser = subparsers.add_parser("catalog", help="write openstack-image-manager catalog files "
-                                                   "of upstream's releases (no Glance needed)")
+    parser = subparsers.add_parser("catalog", epilog=GLOBAL_OPTIONS,
+                                   help="write openstack-image-manager catalog files "
+                                        "of upstream's releases (no Glance needed)")
     parser.add_argument("--output-dir", required=True,
                         help="directory of the <family>.yml files, created if missing")
     parser.add_argument("--distributions", type=_csv, dest="only",
-                        help="comma-separated drivers instead of [DEFAULT] distributions")
+                        help=DISTRIBUTIONS_HELP)
     parser.add_argument("--versions", type=_positive,
                         help="how many of the newest builds to list, instead of each "
                              "driver's 'versions'")
     parser.set_defaults(handler=cmd_catalog)
 
-    parser = subparsers.add_parser("list-distros", help="list the installed drivers")
+    parser = subparsers.add_parser("list-distros", epilog=GLOBAL_OPTIONS,
+                                   help="list the installed drivers")
     parser.set_defaults(handler=cmd_list_distros)
 
 
@@ -327,26 +341,31 @@ def _write_glance_catalog(conf, available, glance, names):
     LOG.info("wrote %s", ", ".join(paths) or f"no catalog files to {conf.catalog_dir}")
 
 
+CHECK_HEADER = f"{'INSTANCE':<20} {'VERSION':<14} {'BUILT':<11} URL"
+
+
 def cmd_check(conf, available):
     rows, failed = [], False
     for driver in _selected(conf, available):
-        try:
-            release = driver.releases()[0]
-        except exceptions.ImgsyncError as exc:
-            LOG.error("%s: %s", driver.name, exc)
-            rows.append({"distro": driver.name, "error": str(exc)})
+        releases, error = exceptions.attempt(driver.releases)
+        if error:
+            LOG.error("%s: %s", driver.name, error)
+            rows.append({"instance": driver.name, "error": str(error)})
             failed = True
             continue
-        rows.append({"distro": driver.name, "version": release.version,
+        release = releases[0]
+        rows.append({"instance": driver.name, "version": release.version,
                      "build_date": release.build_date.isoformat(), "url": release.url})
     if conf.command.format == "json":
         print(redact.text(json.dumps(rows, indent=2)))
     else:
+        print(CHECK_HEADER)
         for row in rows:
             if "error" in row:
-                line = f"{row['distro']:<20} FAILED: {row['error']}"
+                line = f"{row['instance']:<20} FAILED: {row['error']}"
             else:
-                line = f"{row['distro']:<20} {row['version']:<14} {row['build_date']}  {row['url']}"
+                line = (f"{row['instance']:<20} {row['version']:<14} {row['build_date']:<11} "
+                        f"{row['url']}")
             print(redact.text(line))
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -358,26 +377,24 @@ def cmd_status(conf, available):
     settings, now = _settings(conf), datetime.datetime.now(datetime.timezone.utc)
     rows = []
     for driver in selected:
-        try:
-            releases = driver.releases()
-        except exceptions.ImgsyncError as exc:
-            LOG.error("%s: %s", driver.name, exc)
-            rows.append(_status_row(driver.name, "", None, None, "failing", str(exc)))
+        releases, error = exceptions.attempt(driver.releases)
+        if error:
+            LOG.error("%s: %s", driver.name, error)
+            rows.append(_status_row(driver.name, "", None, None, "failing", str(error)))
             continue
         for target in targets:
             if target.error:
                 rows.append(_status_row(driver.name, target.name, releases, None, "failing",
                                         target.error))
                 continue
-            try:
-                images = target.glance.synced_images(driver.name)
-                actions = plan.plan(releases, images, target.glance.project_id(),
-                                    sync.policy(settings, driver.conf), now).actions
-            except exceptions.ImgsyncError as exc:
-                LOG.error("%s: %s", driver.name, exc)
+            planned, error = exceptions.attempt(_status_plan, target, driver, releases,
+                                                sync.policy(settings, driver.conf), now)
+            if error:
+                LOG.error("%s: %s", driver.name, error)
                 rows.append(_status_row(driver.name, target.name, releases, None, "failing",
-                                        str(exc)))
+                                        str(error)))
                 continue
+            images, actions = planned
             held = [i["imgsync.version"] for i in images
                     if plan.is_finished(i) and "imgsync.version" in i]
             newest = max(held, key=ordering.natural_key, default=None)
@@ -386,6 +403,13 @@ def cmd_status(conf, available):
                                     "behind" if behind else "in-sync", ""))
     report.status(rows, conf.command.format)
     return EXIT_FAILED if any(r["state"] == "failing" for r in rows) else EXIT_OK
+
+
+def _status_plan(target, driver, releases, policy, now):
+    """The instance's images in ``target`` and the actions a sync would take there."""
+    images = target.glance.synced_images(driver.name)
+    return images, plan.plan(releases, images, target.glance.project_id(), policy,
+                             now).actions
 
 
 def _status_row(instance, target, releases, glance, state, error):
@@ -410,9 +434,11 @@ def cmd_catalog(conf, available):
 
 
 def cmd_list_distros(conf, available):
+    print(f"{'DRIVER':<20} {'NAME':<24} UPSTREAM")
     for name, driver_cls in sorted(available.items(),
                                    key=lambda item: ordering.natural_key(item[0])):
-        print(f"{name:<20} {driver_cls.display_name:<24} {driver_cls.upstream_url}")
+        upstream = driver_cls.upstream_url or "(its base_url, set per instance)"
+        print(f"{name:<20} {driver_cls.display_name:<24} {upstream}")
     return EXIT_OK
 
 
@@ -538,9 +564,11 @@ def main(argv=None):
         print(f"imgsync: {redact.text(exc)}", file=sys.stderr)
         return EXIT_CONFIG
     except exceptions.ImgsyncError as exc:
-        error = str(exc)
+        error = redact.text(exc)
     except BrokenPipeError:   # e.g. 'imgsync list-distros | head': the reader is done
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     LOG.error("%s", error)   # outside the handler, so oslo.log adds no second summary
+    if getattr(conf.command, "format", None) == "json":   # a reader of stdout learns why
+        print(json.dumps({"error": error}, indent=2))
     return EXIT_FAILED

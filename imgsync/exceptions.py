@@ -3,6 +3,16 @@
 from imgsync import redact
 
 
+def attempt(func, *args):
+    """``(func(*args), None)``, or ``(None, the ImgsyncError it raised)``: the caller logs
+    the error outside the exception handler, where oslo.log appends no second copy of it
+    (``...: imgsync.exceptions.UpstreamError: ...``)."""
+    try:
+        return func(*args), None
+    except ImgsyncError as exc:
+        return None, exc
+
+
 class ImgsyncError(Exception):
     """Base class; str() is the one-line message shown to the operator, its URLs'
     credentials masked here, so no caller can show or log them."""

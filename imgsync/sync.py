@@ -121,17 +121,18 @@ class Syncer:
                     results.append(executor_mod.Result(driver.name, executor_mod.FAILED,
                                                        target=target.name, error=target.error))
                     continue
-                try:
-                    plans[target.name] = self.plan(target, driver, releases)
-                except exceptions.RefusedBuild as exc:   # evidence against the mirror:
-                    error = str(exc)                      # no target gets anything
-                    LOG.error("%s: %s", driver.name, error)
-                    return [executor_mod.Result(driver.name, executor_mod.FAILED, error=error)]
-                except exceptions.ImgsyncError as exc:
+                planned, error = exceptions.attempt(self.plan, target, driver, releases)
+                if isinstance(error, exceptions.RefusedBuild):   # evidence against the
+                    LOG.error("%s: %s", driver.name, error)        # mirror: no target gets
+                    return [executor_mod.Result(driver.name, executor_mod.FAILED,  # anything
+                                                error=str(error))]
+                if error:
                     where = f"{driver.name} in {target.name}" if target.name else driver.name
-                    LOG.error("%s: %s", where, exc)
+                    LOG.error("%s: %s", where, error)
                     results.append(executor_mod.Result(driver.name, executor_mod.FAILED,
-                                                       target=target.name, error=str(exc)))
+                                                       target=target.name, error=str(error)))
+                else:
+                    plans[target.name] = planned
             uploads = {} if self.dry_run else self._upload(driver, plans)
             for name, actions in plans.items():
                 results += self.executors[name].run(driver.name, actions, uploads.get(name, {}))

@@ -160,9 +160,11 @@ def write_config(tmp_path, cloud, mirror):
     Each driver reads the mirror directory named after its family, the part of its
     name before the first dash (``ubuntu/``, ``debian/``, ``centos/``...), unless
     ``sites`` maps it to another one, and trusts the mirror's test signing key instead of
-    upstream's (``signing_keys``). ``account`` is an account of the stack (admin,
-    service), ``region`` the Glance's (the production-like one is in
-    ``cloud.production_region``).
+    upstream's (``signing_keys``). Its images promise ``replace_frequency = never``: the
+    fixtures' builds are dated 2024, and SCS's outdated rule (which hides superseded
+    builds older than the promise allows) is tested in test_scs.py; ``extra`` may set
+    it. ``account`` is an account of the stack (admin, service), ``region`` the
+    Glance's (the production-like one is in ``cloud.production_region``).
     """
     def write(distributions, extra="", sites=None, account="admin", region=None):
         auth = getattr(cloud, account)
@@ -170,7 +172,7 @@ def write_config(tmp_path, cloud, mirror):
         keys = mirror_mod.signing_keys_file(tmp_path)
         groups = "".join(
             f"[{name}]\nbase_url = {mirror.url}{sites.get(name, name.split('-')[0])}/\n"
-            f"signing_keys = {keys}\n\n"
+            f"signing_keys = {keys}\nreplace_frequency = never\n\n"
             for name in distributions)
         path = tmp_path / "imgsync.conf"
         path.write_text(

@@ -56,7 +56,8 @@ def test_scs_rules_hold_after_a_sync_and_after_rotation(cloud, glance, productio
                                                         write_config, imgsync, tenant):
     publish(mirror.root, 130)   # superseded at once, and older than 'quarterly' allows
     publish(mirror.root, 40)
-    groups = "".join(f"[{name}]\nlatest_name = true\nversions = 2\n" for name in DISTROS)
+    groups = "".join(f"[{name}]\nlatest_name = true\nversions = 2\n"
+                     "replace_frequency = quarterly\n" for name in DISTROS)
     config = write_config(DISTROS, extra="[DEFAULT]\nprefix =\nproperties =\n"
                                          f"[glance]\nregion_names = {REGIONS}\n" + groups)
     first = imgsync("--config-file", config, "sync")

@@ -75,8 +75,9 @@ def test_instances_of_one_driver_side_by_side(run, requests_mock):
         "signature = off\n", "check")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0].split()[:2] == ["ubuntu-a", "20240423"]
-    assert lines[1].split()[:2] == ["ubuntu-b", "20240501"]
+    assert lines[0].split() == ["INSTANCE", "VERSION", "BUILT", "URL"]
+    assert lines[1].split()[:2] == ["ubuntu-a", "20240423"]
+    assert lines[2].split()[:2] == ["ubuntu-b", "20240501"]
     code, out, _ = run("[DEFAULT]\ndistributions = ubuntu-a\n", "list-distros")
     assert code == 0 and "ubuntu-24.04" in out
 
