@@ -17,6 +17,8 @@ CONFIG = """\
 [DEFAULT]
 distributions = ubuntu-22.04,ubuntu-24.04
 properties = hw_qemu_guest_agent=yes
+# the demo's own locks: root-owned files in /run/lock/imgsync would refuse the service
+lock_path = {locks}
 
 [glance]
 cloud = demo
@@ -64,7 +66,7 @@ def main():
             clouds = stack.clouds_yaml(tmp / "clouds.yaml", "demo")
             config = tmp / "imgsync.conf"
             config.write_text(CONFIG.format(
-                mirror=mirror.url, keys=mirror_mod.signing_keys_file(tmp)))
+                mirror=mirror.url, keys=mirror_mod.signing_keys_file(tmp), locks=tmp / "locks"))
             env = {"OS_CLIENT_CONFIG_FILE": str(clouds), "PATH": "/usr/bin:/bin"}
             codes = [run(config, env)]
             show_images(stack)

@@ -323,6 +323,7 @@ def test_containerfile_structure():
     runs = " ".join(rest for w, rest in final if w == "RUN")
     packages = re.search(r"apt-get install ([^&]*)", runs).group(1).split()
     assert "gpgv" in packages, "openSUSE's v3 signatures are checked with gpgv"
+    assert "lbzip2" in packages, "Flatcar's .bz2 decompressed on every core"
     assert "ca-certificates" in packages
     assert not any(p.startswith("qemu") for p in packages), "qemu-img is for the tests only"
     assert f"--uid {uid}" in runs and f"--gid {gid}" in runs
