@@ -1,13 +1,10 @@
 """The ``imgsync`` command: sync, check, status, catalog and list-distros."""
 
-import datetime
-import importlib.metadata
 import json
 import os
 import re
 import signal
 import sys
-import time
 
 from oslo_config import cfg
 from oslo_log import log
@@ -17,22 +14,12 @@ from imgsync import conf as imgsync_conf
 from imgsync import config_check
 from imgsync import drivers as drivers_mod
 from imgsync import exceptions
-from imgsync import executor
-from imgsync import glance as glance_mod
-from imgsync import locking
-from imgsync import metrics
-from imgsync import nova
+from imgsync import instances
 from imgsync import ordering
-from imgsync import plan
 from imgsync import redact
-from imgsync import report
-from imgsync import reserved
-from imgsync import sync
-from imgsync import upstream as upstream_mod
 
 LOG = log.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
-_INSTANCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def _csv(value):
@@ -124,221 +111,14 @@ def _invalid(group, opt, exc):
         f"{' in ' + where.group(1) if where else ''}: {message.rpartition(' is not valid: ')[2]}")
 
 
-def _register_instances(conf, available):
-    """Give each configured instance that is not an installed driver's name the options of
-    the driver its ``driver`` option names."""
-    if conf.command.name == "list-distros":
-        return
-    for name in dict.fromkeys([*(conf.command.only or []), *conf.distributions]):
-        if not _INSTANCE.fullmatch(name):
-            raise exceptions.ConfigError(
-                f"[DEFAULT] distributions: {name!r} is not a valid instance name (letters, "
-                "digits, '.', '_' and '-', starting with a letter or digit)")
-        if name in available:
-            driver = conf[name].driver
-            if driver not in (None, name):
-                raise exceptions.ConfigError(
-                    f"[{name}] driver = {driver}: {name} is an installed driver's name; "
-                    "give the instance another name")
-            continue
-        if name in conf or name.upper() == "DEFAULT":
-            raise exceptions.ConfigError(
-                f"[DEFAULT] distributions: {name} is a section of imgsync's own "
-                "configuration; give the instance another name")
-        conf.register_opt(imgsync_conf.DRIVER_OPT, group=name)
-        driver = conf[name].driver
-        if driver not in available:
-            what = f"driver = {driver} is not installed" if driver else (
-                "driver is not set, and no installed driver has this name")
-            raise exceptions.ConfigError(
-                f"[{name}] {what} (installed: {', '.join(sorted(available))})")
-        conf.register_opts(available[driver].opts(), group=name)
-
-
-def _driver_class(conf, available, name):
-    """The class of instance ``name``, or None when it is neither installed nor configured."""
-    if name in available:
-        return available[name]
-    try:
-        return available.get(conf[name].driver)
-    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
-        return None
-
-
-def _selected(conf, available):
-    """The configured drivers, instantiated, in configuration order."""
-    names = conf.command.only or conf.distributions
-    source = "--distributions" if conf.command.only else "[DEFAULT] distributions"
-    if not names:
-        raise exceptions.ConfigError(
-            f"{source} is empty: name the drivers to sync (see 'imgsync list-distros')")
-    unknown = [name for name in names if _driver_class(conf, available, name) is None]
-    if unknown:
-        raise exceptions.ConfigError(
-            f"{source}: unknown driver {', '.join(unknown)} "
-            f"(installed: {', '.join(sorted(available))})")
-    reserved.check(conf.properties, "[DEFAULT] properties")
-    for name in names:
-        reserved.check(conf[name].properties, f"[{name}] properties")
-    return [_driver(conf, available, name) for name in names]
-
-
-def _driver(conf, available, name):
-    """The configured driver ``name``, with an upstream session of its own (its ca_file)."""
-    group = conf[name]
-    if group.ca_file and not os.access(group.ca_file, os.R_OK):
-        raise exceptions.ConfigError(f"[{name}] ca_file: cannot read {group.ca_file}")
-    upstream = upstream_mod.Upstream(
-        conf.http_timeout, conf.http_retries, user_agent=f"imgsync/{_version()}",
-        max_document_size=conf.max_document_size << 20,
-        document_timeout=conf.document_timeout, min_rate=conf.min_download_rate * 1024,
-        ca_file=group.ca_file)
-    driver = _driver_class(conf, available, name)(name, group, upstream, conf.properties)
-    driver.validate()
-    return driver
-
-
-def _driver_name(conf, available, name):
-    """The installed driver instance ``name`` uses."""
-    return name if name in available else conf[name].driver
-
-
-def _version():
-    """The installed package's version, as pip shows it (e.g. 2.2.0 or 2.2.1.dev3)."""
-    return importlib.metadata.version("imgsync")
-
-
 def cmd_sync(conf, available):
-    started = time.time()
-    selected = _selected(conf, available)
-    targets = _targets(conf)
-    up = [t for t in targets if not t.error]
-    LOG.info("syncing %s into Glance at %s", ", ".join(d.name for d in selected),
-             ", ".join(f"{t.glance.endpoint()}{f' ({t.name})' if t.name else ''}"
-                       for t in up) or "none (none could be reached)")
-    with _locks(conf) as locks:
-        syncer = sync.Syncer(targets, _settings(conf), locks, dry_run=conf.command.dry_run)
-        results = sync.run(selected, syncer, workers=conf.workers,
-                           release_check_timeout=conf.release_check_timeout)
-    report.show(results, time.time() - started, conf.command.format,
-                {d.name: _driver_name(conf, available, d.name) for d in selected})
-    # the catalog and the metrics' image counts come from one Glance: the first that is up
-    first = up[0].glance if up else None
-    if conf.metrics_file and not conf.command.dry_run:
-        metrics.write(conf.metrics_file, results, started, time.time(),
-                      [d.name for d in selected], images=_image_states(first))
-    if conf.catalog_dir and not conf.command.dry_run:
-        if first:
-            _write_glance_catalog(conf, available, first, [d.name for d in selected])
-        else:
-            LOG.warning("[DEFAULT] catalog_dir %s left as it was: no Glance could be reached",
-                        conf.catalog_dir)
-    for target in up:
-        _warn_foreign(target.glance.foreign)
-    if len(up) < len(targets):
-        return EXIT_FAILED   # even when no instance got as far as that target
-    return EXIT_FAILED if any(r.action == executor.FAILED for r in results) else EXIT_OK
+    from imgsync import commands  # noqa: PLC0415 - openstacksdk only where Glance is needed
+    return commands.sync_command(conf, available)
 
 
-def _settings(conf):
-    return sync.Settings(
-        prefix=conf.prefix, visibility=conf.visibility,
-        max_image_size=conf.max_image_size * 1024 ** 3, upload_method=conf.upload_method,
-        web_download_unverified=conf.web_download_unverified,
-        pending_grace_period=conf.pending_grace_period, same_image_id=conf.same_image_id,
-        behind_timeout=conf.glance.behind_timeout, managed_by_tag=conf.managed_by_tag)
-
-
-def _targets(conf):
-    """The Glances to sync into: each of [glance] clouds and region_names, or the one.
-
-    Each is connected on its own: of several, one that cannot be reached now is kept,
-    with its error, to fail alone; a run with one Glance stops on it."""
-    clouds = conf.glance.clouds or [None]
-    regions = conf.glance.region_names or [None]
-    several = bool(conf.glance.clouds or conf.glance.region_names)
-    targets = []
-    for cloud in clouds:
-        # the regions of [keystone_auth]'s Keystone share a session: one token
-        session = None if cloud or conf.glance.cloud else glance_mod.keystone_session(conf)
-        for region in regions:
-            name = "/".join(part for part in (cloud, region) if part)
-            try:
-                targets.append(_target(conf, name, cloud, region, session))
-                continue
-            except exceptions.GlanceError as exc:
-                if not several:
-                    raise
-                error = str(exc)
-            LOG.error("%s: %s", name, error)   # outside the handler: no second summary
-            targets.append(sync.Target(name, None, error=error))
-    return targets
-
-
-def _target(conf, name, cloud, region, session):
-    """The target ``name``, connected (Keystone and Glance checked) now."""
-    connection = glance_mod.connect(conf, compute=conf.skip_images_in_use,
-                                    cloud=cloud, region=region, session=session)
-    glance = glance_mod.Glance(glance_mod.image_proxy(connection),
-                               active_timeout=conf.active_timeout)
-    in_use = nova.ServersInUse(connection) if conf.skip_images_in_use else None
-    return sync.Target(name, glance, in_use)
-
-
-def _image_states(glance):
-    """imgsync's images in ``glance``, counted by instance and state; None when Glance
-    cannot list them now or none could be reached (the metrics then go without)."""
-    if glance is None:
-        LOG.warning("metrics without imgsync_images: no Glance could be reached")
-        return None
-    try:
-        images = glance.synced_images()
-    except exceptions.ImgsyncError as exc:
-        LOG.warning("metrics without imgsync_images: %s", exc)
-        return None
-    states = {}
-    for image in images:
-        state = ("pending" if plan.is_pending(image) else
-                 "deactivated" if image.get("status") == "deactivated" else
-                 "hidden" if image.get("os_hidden") else image.get("status", "unknown"))
-        counts = states.setdefault(image.get("imgsync.distro") or "", {})
-        counts[state] = counts.get(state, 0) + 1
-    return states
-
-
-def _warn_foreign(foreign):
-    """One warning for the images of other projects that look like imgsync's."""
-    if foreign:
-        LOG.warning("ignored %d images of other projects that carry imgsync's properties "
-                    "(source=imgsync): %s", len(foreign),
-                    ", ".join(f"{image_id} (owner {owner})"
-                              for image_id, owner in sorted(foreign.items())))
-
-
-def _locks(conf):
-    """Per-driver locks: tooz's with [coordination] backend_url, else per-host files."""
-    if conf.coordination.backend_url:
-        from imgsync import tooz_locks  # noqa: PLC0415 - tooz only where configured
-        return tooz_locks.ToozLocks(conf.coordination.backend_url, conf.lock_timeout,
-                                    conf.lock_stale_after)
-    try:
-        return locking.FileLocks(conf.lock_path, conf.lock_timeout, conf.lock_stale_after)
-    except OSError as exc:
-        raise exceptions.ConfigError(
-            f"[DEFAULT] lock_path {conf.lock_path}: {exc.strerror or exc}") from exc
-
-
-def _write_glance_catalog(conf, available, glance, names):
-    """Bring [DEFAULT] catalog_dir in step with the imgsync images now in Glance."""
-    def make_driver(name):
-        return _driver(conf, available, name) if _driver_class(conf, available, name) else None
-
-    try:
-        paths = catalog.write_glance(conf.catalog_dir, glance, make_driver, names,
-                                     conf.prefix, conf.visibility)
-    except OSError as exc:
-        raise exceptions.ImgsyncError(f"[DEFAULT] catalog_dir: {exc}") from exc
-    LOG.info("wrote %s", ", ".join(paths) or f"no catalog files to {conf.catalog_dir}")
+def cmd_status(conf, available):
+    from imgsync import commands  # noqa: PLC0415 - openstacksdk only where Glance is needed
+    return commands.status_command(conf, available)
 
 
 CHECK_HEADER = f"{'INSTANCE':<20} {'VERSION':<14} {'BUILT':<11} URL"
@@ -346,7 +126,7 @@ CHECK_HEADER = f"{'INSTANCE':<20} {'VERSION':<14} {'BUILT':<11} URL"
 
 def cmd_check(conf, available):
     rows, failed = [], False
-    for driver in _selected(conf, available):
+    for driver in instances.selected(conf, available):
         releases, error = exceptions.attempt(driver.releases)
         if error:
             LOG.error("%s: %s", driver.name, error)
@@ -370,56 +150,8 @@ def cmd_check(conf, available):
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def cmd_status(conf, available):
-    """Compare without changing anything: exit 1 when an instance or a Glance fails."""
-    selected = _selected(conf, available)
-    targets = _targets(conf)
-    settings, now = _settings(conf), datetime.datetime.now(datetime.timezone.utc)
-    rows = []
-    for driver in selected:
-        releases, error = exceptions.attempt(driver.releases)
-        if error:
-            LOG.error("%s: %s", driver.name, error)
-            rows.append(_status_row(driver.name, "", None, None, "failing", str(error)))
-            continue
-        for target in targets:
-            if target.error:
-                rows.append(_status_row(driver.name, target.name, releases, None, "failing",
-                                        target.error))
-                continue
-            planned, error = exceptions.attempt(_status_plan, target, driver, releases,
-                                                sync.policy(settings, driver.conf), now)
-            if error:
-                LOG.error("%s: %s", driver.name, error)
-                rows.append(_status_row(driver.name, target.name, releases, None, "failing",
-                                        str(error)))
-                continue
-            images, actions = planned
-            held = [i["imgsync.version"] for i in images
-                    if plan.is_finished(i) and "imgsync.version" in i]
-            newest = max(held, key=ordering.natural_key, default=None)
-            behind = any(a.kind == plan.UPLOAD for a in actions)
-            rows.append(_status_row(driver.name, target.name, releases, newest,
-                                    "behind" if behind else "in-sync", ""))
-    report.status(rows, conf.command.format)
-    return EXIT_FAILED if any(r["state"] == "failing" for r in rows) else EXIT_OK
-
-
-def _status_plan(target, driver, releases, policy, now):
-    """The instance's images in ``target`` and the actions a sync would take there."""
-    images = target.glance.synced_images(driver.name)
-    return images, plan.plan(releases, images, target.glance.project_id(), policy,
-                             now).actions
-
-
-def _status_row(instance, target, releases, glance, state, error):
-    newest = max((r.version for r in releases or []), key=ordering.natural_key, default=None)
-    return {"instance": instance, "target": target, "upstream": newest, "glance": glance,
-            "state": state, "error": error}
-
-
 def cmd_catalog(conf, available):
-    drivers = _selected(conf, available)
+    drivers = instances.selected(conf, available)
     if conf.command.versions:
         for driver in drivers:
             conf.set_override("versions", conf.command.versions, group=driver.name)
@@ -532,14 +264,14 @@ def main(argv=None):
     try:
         _check_config_paths(args)
         try:
-            conf(args, project="imgsync", prog="imgsync", version=_version(),
+            conf(args, project="imgsync", prog="imgsync", version=instances.version(),
                  description=DESCRIPTION,
                  epilog=EPILOG)
         except OSError as exc:   # e.g. a directory named *.conf in --config-dir
             raise exceptions.ConfigError(
                 f"cannot read the configuration: {exc.filename or ''}: "
                 f"{exc.strerror or exc}") from exc
-        _register_instances(conf, available)
+        instances.register(conf, available)
         _validate(conf)
         unknown = config_check.unknown(conf) if conf.command.name != "list-distros" else []
         if unknown and conf.strict_config:

@@ -14,12 +14,9 @@ from openstack import exceptions as sdk_exceptions
 
 from imgsync import conf as imgsync_conf
 from imgsync import exceptions
+from imgsync import record
 
 LOG = logging.getLogger(__name__)
-SOURCE = "imgsync"
-PENDING = "pending"
-RESERVED = "reserved"
-"""``imgsync.state`` of an empty record kept for its id (``same_image_id``)."""
 _PAGE = 100
 _PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 _TRANSIENT = (409, 500, 502, 503, 504)
@@ -240,7 +237,7 @@ class Glance:
         Anybody may set ``source=imgsync`` on an image of their own: images of other
         projects are never trusted, and are noted in ``foreign`` instead.
         """
-        filters = {"source": SOURCE, **({"imgsync.distro": distro} if distro else {})}
+        filters = {"source": record.SOURCE, **({"imgsync.distro": distro} if distro else {})}
         project, own = self.project_id(), []
         for image in self.images(**filters):
             if image.get("owner") == project:
@@ -260,7 +257,7 @@ class Glance:
             "name": name, "disk_format": disk_format, "container_format": "bare",
             "visibility": "private", "os_hidden": True,
             "min_disk": min_disk, "min_ram": min_ram,
-            "imgsync.state": PENDING,
+            "imgsync.state": record.PENDING,
             "imgsync.started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         image = _json(self._request("POST", "/images", f"create image {name!r}", json=body),

@@ -8,8 +8,8 @@ or a rename that is only right once a new image exists depends on that upload.
 import dataclasses
 import datetime
 
-from imgsync import glance as glance_mod
 from imgsync import ordering
+from imgsync import record
 from imgsync import scs
 from imgsync import trust
 
@@ -70,7 +70,7 @@ def image_name(prefix, release):
 
 
 def is_pending(image):
-    return image.get("imgsync.state") == glance_mod.PENDING
+    return image.get("imgsync.state") == record.PENDING
 
 
 def is_finished(image):
@@ -278,7 +278,7 @@ def _clean_pending(images, policy, now, warnings):
 
 
 def is_reserved(image):
-    return image.get("imgsync.state") == glance_mod.RESERVED
+    return image.get("imgsync.state") == record.RESERVED
 
 
 def _clean_reserved(images, releases):

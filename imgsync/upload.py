@@ -13,11 +13,11 @@ import time
 
 from imgsync import compression
 from imgsync import exceptions
-from imgsync import glance as glance_mod
 from imgsync import inspection
 from imgsync import permissions
 from imgsync import progress
 from imgsync import proof
+from imgsync import record
 from imgsync import redact
 from imgsync import scs
 from imgsync import stream
@@ -42,7 +42,7 @@ def image_properties(release, now=None):
     return {
         **release.metadata,
         "image_source": release.official_url,
-        "source": glance_mod.SOURCE,
+        "source": record.SOURCE,
         f"imgsync.{release.checksum_algo}": release.checksum,
         "imgsync.distro": release.distro,
         "imgsync.version": release.version,
@@ -125,7 +125,7 @@ class Uploader:
             if image_id and exc.status == 409 and self._reserved_for(image_id, release):
                 self.glance.patch(image_id, [
                     {"op": "replace", "path": "/name", "value": name},
-                    {"op": "replace", "path": "/imgsync.state", "value": glance_mod.PENDING},
+                    {"op": "replace", "path": "/imgsync.state", "value": record.PENDING},
                     {"op": "add", "path": "/imgsync.started_at",
                      "value": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
                 ], f"take up the reservation {image_id}")
@@ -210,7 +210,7 @@ class Uploader:
         except exceptions.GlanceError:
             return False   # deleted, or another project's: taken
         return (image.get("owner") == self.glance.project_id()
-                and image.get("imgsync.state") == glance_mod.RESERVED
+                and image.get("imgsync.state") == record.RESERVED
                 and image.get("status") == "queued"
                 and (image.get("imgsync.distro"), image.get("imgsync.version"),
                      image.get("architecture"))
@@ -233,7 +233,7 @@ class Uploader:
             if self.glance.get(image_id).get("status") != "queued":
                 return False
             self.glance.patch(image_id, [
-                {"op": "replace", "path": "/imgsync.state", "value": glance_mod.RESERVED}],
+                {"op": "replace", "path": "/imgsync.state", "value": record.RESERVED}],
                 f"keep image {image_id} as a reservation")
         except exceptions.GlanceError as exc:
             LOG.error("could not keep image %s as a reservation: %s", image_id, exc)

@@ -3,6 +3,8 @@ import importlib.metadata
 import pytest
 
 from imgsync import cli
+from imgsync import glance as glance_mod
+from imgsync import sync as sync_mod
 
 
 @pytest.fixture
@@ -131,11 +133,11 @@ def test_a_file_as_config_dir_exits_2(tmp_path, capsys):
 def test_an_unusable_lock_path_exits_2(run, tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    monkeypatch.setattr(cli.glance_mod, "keystone_session", lambda conf: None)
-    monkeypatch.setattr(cli.glance_mod, "connect",
+    monkeypatch.setattr(glance_mod, "keystone_session", lambda conf: None)
+    monkeypatch.setattr(glance_mod, "connect",
                         lambda conf, compute, cloud, region, session: None)
-    monkeypatch.setattr(cli.glance_mod, "image_proxy", lambda connection: None)
-    monkeypatch.setattr(cli.glance_mod.Glance, "endpoint", lambda self: "http://glance")
+    monkeypatch.setattr(glance_mod, "image_proxy", lambda connection: None)
+    monkeypatch.setattr(glance_mod.Glance, "endpoint", lambda self: "http://glance")
     code, out, err = run("[DEFAULT]\ndistributions = ubuntu-24.04\n"
                          f"lock_path = {blocker}/locks\n", "sync")
     assert code == 2 and out == ""
@@ -153,11 +155,11 @@ def test_a_directory_among_config_dir_files_exits_2(tmp_path, capsys):
 
 def test_a_failed_driver_exits_1_and_the_others_still_run(run, requests_mock, monkeypatch):
     from tests.unit import fake_glance
-    monkeypatch.setattr(cli.glance_mod, "keystone_session", lambda conf: None)
-    monkeypatch.setattr(cli.glance_mod, "connect",
+    monkeypatch.setattr(glance_mod, "keystone_session", lambda conf: None)
+    monkeypatch.setattr(glance_mod, "connect",
                         lambda conf, compute, cloud, region, session: None)
-    monkeypatch.setattr(cli.glance_mod, "image_proxy", lambda connection: fake_glance.FakeProxy())
-    monkeypatch.setattr(cli.glance_mod.Glance, "endpoint", lambda self: "http://glance.test")
+    monkeypatch.setattr(glance_mod, "image_proxy", lambda connection: fake_glance.FakeProxy())
+    monkeypatch.setattr(glance_mod.Glance, "endpoint", lambda self: "http://glance.test")
     requests_mock.get("http://a.test/ubuntu/releases/noble/", status_code=503)
     requests_mock.get("http://b.test/ubuntu/releases/jammy/", text='<a href="release-1/">')
     code, out, err = run(
@@ -243,9 +245,9 @@ def test_the_regions_of_keystone_auth_share_one_session(run, requests_mock, monk
 
     def connect(conf, compute, cloud, region, session):
         sessions.append((region, session))
-    monkeypatch.setattr(cli.glance_mod, "connect", connect)
-    monkeypatch.setattr(cli.glance_mod, "image_proxy", lambda connection: fake_glance.FakeProxy())
-    monkeypatch.setattr(cli.glance_mod.Glance, "endpoint", lambda self: "http://glance.test")
+    monkeypatch.setattr(glance_mod, "connect", connect)
+    monkeypatch.setattr(glance_mod, "image_proxy", lambda connection: fake_glance.FakeProxy())
+    monkeypatch.setattr(glance_mod.Glance, "endpoint", lambda self: "http://glance.test")
     requests_mock.get("http://a.test/ubuntu/releases/noble/", status_code=503)
     code, out, err = run(
         "[DEFAULT]\ndistributions = ubuntu-24.04\nhttp_retries = 0\n"
@@ -274,12 +276,12 @@ def test_a_run_imports_no_tooz_without_a_backend_and_no_tqdm_off_a_terminal():
 def test_release_check_timeout_reaches_the_run(run, monkeypatch):
     from tests.unit import fake_glance
     runs = []
-    monkeypatch.setattr(cli.glance_mod, "keystone_session", lambda conf: None)
-    monkeypatch.setattr(cli.glance_mod, "connect",
+    monkeypatch.setattr(glance_mod, "keystone_session", lambda conf: None)
+    monkeypatch.setattr(glance_mod, "connect",
                         lambda conf, compute, cloud, region, session: None)
-    monkeypatch.setattr(cli.glance_mod, "image_proxy", lambda connection: fake_glance.FakeProxy())
-    monkeypatch.setattr(cli.glance_mod.Glance, "endpoint", lambda self: "http://glance.test")
-    monkeypatch.setattr(cli.sync, "run", lambda drivers, syncer, **options: runs.append(options)
+    monkeypatch.setattr(glance_mod, "image_proxy", lambda connection: fake_glance.FakeProxy())
+    monkeypatch.setattr(glance_mod.Glance, "endpoint", lambda self: "http://glance.test")
+    monkeypatch.setattr(sync_mod, "run", lambda drivers, syncer, **options: runs.append(options)
                         or [])
     code, out, err = run("[DEFAULT]\ndistributions = ubuntu-24.04\nrelease_check_timeout = 7\n"
                          "[ubuntu-24.04]\nbase_url = http://a.test/ubuntu/\n", "sync")

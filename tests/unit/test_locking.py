@@ -9,7 +9,9 @@ import pytest
 import tooz
 from tooz import coordination
 
+from imgsync import cli
 from imgsync import exceptions
+from imgsync import glance as glance_mod
 from imgsync import locking
 from imgsync import tooz_locks
 
@@ -336,15 +338,14 @@ def test_tooz_bookkeeping_failures_are_warnings(backend, stranger, monkeypatch, 
 
 
 def test_a_group_writable_lock_path_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
-    from imgsync import cli  # noqa: PLC0415 - only this test runs the command
     locks = tmp_path / "locks"
     locks.mkdir()
     locks.chmod(0o775)
-    monkeypatch.setattr(cli.glance_mod, "keystone_session", lambda conf: None)
-    monkeypatch.setattr(cli.glance_mod, "connect",
+    monkeypatch.setattr(glance_mod, "keystone_session", lambda conf: None)
+    monkeypatch.setattr(glance_mod, "connect",
                         lambda conf, compute, cloud, region, session: None)
-    monkeypatch.setattr(cli.glance_mod, "image_proxy", lambda connection: None)
-    monkeypatch.setattr(cli.glance_mod.Glance, "endpoint", lambda self: "http://glance")
+    monkeypatch.setattr(glance_mod, "image_proxy", lambda connection: None)
+    monkeypatch.setattr(glance_mod.Glance, "endpoint", lambda self: "http://glance")
     config = tmp_path / "imgsync.conf"
     config.write_text(f"[DEFAULT]\ndistributions = ubuntu-24.04\nlock_path = {locks}\n"
                       "[ubuntu-24.04]\nbase_url = http://127.0.0.1:9/\n")

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from imgsync import cli
+from imgsync import commands
 from imgsync import exceptions
 from imgsync import glance as glance_mod
 from tests.unit import fake_glance
@@ -142,11 +143,11 @@ def regions(monkeypatch):
         if region in DOWN:
             raise exceptions.GlanceError(DOWN[region])
         return proxies.setdefault(region, fake_glance.FakeProxy())
-    monkeypatch.setattr(cli.glance_mod, "keystone_session", lambda conf: None)
-    monkeypatch.setattr(cli.glance_mod, "connect",
+    monkeypatch.setattr(glance_mod, "keystone_session", lambda conf: None)
+    monkeypatch.setattr(glance_mod, "connect",
                         lambda conf, compute, cloud, region, session:
                         region or conf.glance.region_name)
-    monkeypatch.setattr(cli.glance_mod, "image_proxy", image_proxy)
+    monkeypatch.setattr(glance_mod, "image_proxy", image_proxy)
     return proxies
 
 
@@ -266,7 +267,7 @@ class Held:
 def test_a_target_down_exits_1_even_when_no_instance_got_to_it(run, regions, requests_mock,
                                                                qcow2, monkeypatch):
     upstream(requests_mock, qcow2)
-    monkeypatch.setattr(cli, "_locks", lambda conf: Held())
+    monkeypatch.setattr(commands, "_locks", lambda conf: Held())
     code, out, err = run(CONFIG + "[glance]\nregion_names = RegionOne,RegionDead\n",
                          "sync", "--format", "json")
     assert {r["action"] for r in json.loads(out)["results"]} == {"locked"}
