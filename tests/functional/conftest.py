@@ -16,6 +16,7 @@ from keystoneauth1.identity import v3
 
 from tests.functional import mirror as mirror_mod
 from tests.functional import stack as stack_mod
+from tests.functional import swift_stack as swift_mod
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +25,13 @@ def cloud(tmp_path_factory):
     venv = stack_mod.ensure_service_venv()
     with stack_mod.OpenStackStack(tmp_path_factory.mktemp("openstack"), venv=venv,
                                   production=True) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def swift(tmp_path_factory):
+    """Swift with tempauth and s3api on loopback, started once per test session."""
+    with swift_mod.SwiftStack(tmp_path_factory.mktemp("swift")) as stack:
         yield stack
 
 
