@@ -19,6 +19,7 @@ missing=()
 command -v qemu-img >/dev/null || missing+=(qemu-utils)
 command -v lbzip2 >/dev/null || missing+=(lbzip2)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v memcached >/dev/null || missing+=(memcached)   # tempauth's token cache in the test Swift
 command -v gpgv >/dev/null || missing+=(gpgv)   # openSUSE's v3 signatures
 command -v gpg >/dev/null || missing+=(gpg)     # the test mirror signs files as of their dates
 python3 -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
