@@ -265,6 +265,15 @@ class Upstream:
                 deadline.check()
         return bytes(body)
 
+    def get_published(self, url):
+        """The body of a small document, or None when upstream has no such file (404)."""
+        try:
+            return self.get_bytes(url)
+        except exceptions.UpstreamError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     def get_text(self, url):
         """A small document as text (UTF-8; undecodable bytes replaced)."""
         return self.get_bytes(url).decode("utf-8", "replace")

@@ -183,12 +183,9 @@ class Driver:
             self.unsigned(url, "not clear-signed")
             return data.decode("utf-8", "replace")
         for suffix in self.signature_suffixes:
-            try:
-                signature = self.upstream.get_bytes(url + suffix)
-            except exceptions.UpstreamError as exc:
-                if exc.status == 404:
-                    continue
-                raise
+            signature = self.upstream.get_published(url + suffix)
+            if signature is None:
+                continue
             self._signers[url] = signatures.verify_detached(
                 data, signature, self.keyring(), url, url + suffix)
             return data.decode("utf-8", "replace")

@@ -140,23 +140,16 @@ class FlatcarDriver(base.Driver):
         ``.DIGESTS.asc``; whether it was signed (raise when it must be and is not)."""
         if self.conf.signature == "off":
             return False
-        try:
-            signature = self.upstream.get_bytes(url + ".sig")
-        except exceptions.UpstreamError as exc:
-            if exc.status != 404:
-                raise
-        else:
+        signature = self.upstream.get_published(url + ".sig")
+        if signature is not None:
             signatures.verify_detached(data, signature, self.keyring(), url, url + ".sig")
             return True
-        try:
-            document = self.upstream.get_bytes(url + ".DIGESTS.asc")
-        except exceptions.UpstreamError as exc:
-            if exc.status != 404:
-                raise
+        document = self.upstream.get_published(url + ".DIGESTS.asc")
+        if document is None:
             if self.conf.signature == "required":
                 raise exceptions.SignatureError(
                     f"{redact.url(url)}: neither .sig nor .DIGESTS.asc beside it "
-                    "(signature = required)") from exc
+                    "(signature = required)")
             self.unsigned(url, "neither .sig nor .DIGESTS.asc beside it")
             return False
         text, _ = signatures.verify_clearsigned(document, self.keyring(), url + ".DIGESTS.asc")
