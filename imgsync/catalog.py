@@ -12,6 +12,7 @@ import yaml
 
 from imgsync import exceptions
 from imgsync import ordering
+from imgsync import record
 from imgsync import redact
 
 LOG = logging.getLogger(__name__)
@@ -138,27 +139,27 @@ def upstream_entries(driver, prefix, visibility):
 
 
 def _image_version(image):
-    checksum = next((f"{algo}:{image[f'imgsync.{algo}']}" for algo in CHECKSUM_ALGOS
-                     if f"imgsync.{algo}" in image), None)
+    checksum = next((f"{algo}:{value}" for algo, value in record.checksums(image).items()
+                     if algo in CHECKSUM_ALGOS), None)
     build_date = image.get("image_build_date")
-    return Version(image["imgsync.version"], image["imgsync.url"], checksum,
+    return Version(image[record.VERSION], image[record.URL], checksum,
                    datetime.date.fromisoformat(build_date[:10]) if build_date else None,
-                   image["id"], bool(image.get("os_hidden")), image.get("imgsync.mirror_url"))
+                   image["id"], record.is_hidden(image), image.get(record.MIRROR_URL))
 
 
 def glance_entries(driver, images, prefix, visibility):
-    """A driver's entries from its finished images in Glance (one per architecture).
+    """A driver's entries from its usable images in Glance (one per architecture): a
+    deactivated one, which no server can boot, is left out, as are unfinished ones.
 
     Static fields come from the driver's configuration, ``meta`` from the newest image.
     """
     by_arch = {}
     for image in images:
-        if (image.get("status") == "active" and "imgsync.state" not in image
-                and "imgsync.version" in image):
+        if record.is_usable(image) and record.VERSION in image:
             by_arch.setdefault(image.get("architecture", "x86_64"), []).append(image)
     entries = []
     for architecture, found in sorted(by_arch.items()):
-        newest = max(found, key=lambda image: ordering.natural_key(image["imgsync.version"]))
+        newest = max(found, key=lambda image: ordering.natural_key(image[record.VERSION]))
         template = driver.release(architecture=architecture, version="", build_date=None,
                                   url="", checksum_algo="", checksum="")
         template = dataclasses.replace(template, metadata={
@@ -245,7 +246,7 @@ def write_glance(directory, glance, make_driver, names, prefix, visibility):
     """
     images = {}
     for image in glance.synced_images():
-        images.setdefault(image.get("imgsync.distro"), []).append(image)
+        images.setdefault(image.get(record.DISTRO), []).append(image)
     families = {}
     for name in sorted(set(images) | set(names)):
         driver = make_driver(name)

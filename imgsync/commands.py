@@ -16,6 +16,7 @@ from imgsync import metrics
 from imgsync import nova
 from imgsync import ordering
 from imgsync import plan
+from imgsync import record
 from imgsync import report
 from imgsync import sync
 
@@ -113,10 +114,8 @@ def _image_states(glance):
         return None
     states = {}
     for image in images:
-        state = ("pending" if plan.is_pending(image) else
-                 "deactivated" if image.get("status") == "deactivated" else
-                 "hidden" if image.get("os_hidden") else image.get("status", "unknown"))
-        counts = states.setdefault(image.get("imgsync.distro") or "", {})
+        state = record.state(image)
+        counts = states.setdefault(image.get(record.DISTRO) or "", {})
         counts[state] = counts.get(state, 0) + 1
     return states
 
@@ -183,10 +182,10 @@ def status_command(conf, available):
                                         str(error)))
                 continue
             images, actions = planned
-            held = [i["imgsync.version"] for i in images
-                    if plan.is_finished(i) and "imgsync.version" in i]
+            held = [i[record.VERSION] for i in images
+                    if record.is_finished(i) and record.VERSION in i]
             newest = max(held, key=ordering.natural_key, default=None)
-            behind = any(a.kind == plan.UPLOAD for a in actions)
+            behind = any(a.kind == record.Kind.UPLOAD for a in actions)
             rows.append(_status_row(driver.name, target.name, releases, newest,
                                     "behind" if behind else "in-sync", ""))
     report.status(rows, conf.command.format)

@@ -9,14 +9,24 @@ import dataclasses
 import logging
 
 from imgsync import exceptions
-from imgsync import plan as plan_mod
+from imgsync import record
+from imgsync.record import Kind
 
 LOG = logging.getLogger(__name__)
 
 FAILED, SKIPPED, LOCKED = "failed", "skipped", "locked"
-DONE = {plan_mod.UPLOAD: "uploaded", "hide": "hidden", "deactivate": "deactivated",
-        "delete": "deleted", plan_mod.CLEAN: "cleaned", plan_mod.RENAME: "renamed",
-        plan_mod.RETIRE: "retired"}
+DONE = {Kind.UPLOAD: "uploaded", Kind.HIDE: "hidden", Kind.DEACTIVATE: "deactivated",
+        Kind.DELETE: "deleted", Kind.CLEAN: "cleaned", Kind.RENAME: "renamed",
+        Kind.RETIRE: "retired"}
+CALLS = {
+    Kind.HIDE: lambda glance, image_id, action: glance.hide(image_id),
+    Kind.DEACTIVATE: lambda glance, image_id, action: glance.deactivate(image_id),
+    Kind.DELETE: lambda glance, image_id, action: glance.delete(image_id),
+    Kind.CLEAN: lambda glance, image_id, action: glance.delete(image_id),
+    Kind.RENAME: lambda glance, image_id, action: glance.rename(image_id, action.name),
+    Kind.RETIRE: lambda glance, image_id, action: glance.retire(image_id),
+}
+"""The Glance call that applies each kind of action to an image already in Glance."""
 
 
 @dataclasses.dataclass
@@ -52,12 +62,12 @@ class Executor:
         uploaded, results = {}, []
         where = f"{distro} in {self.target}" if self.target else distro   # for the log
         for action in actions:
-            result = Result(distro, action.kind, action.version, action.architecture,
+            result = Result(distro, action.kind.value, action.version, action.architecture,
                             action.name, action.image_id, target=self.target,
                             reason=action.reason)
             results.append(result)
             missing = [key for key in action.depends_on if key not in uploaded]
-            if action.kind in plan_mod.INFORMATIVE:
+            if action.kind in record.INFORMATIVE:
                 continue
             if action.error:
                 result.action, result.error = FAILED, action.error
@@ -76,7 +86,7 @@ class Executor:
     def _apply(self, where, action, result, uploaded, uploads):
         image_id = action.image_id or uploaded.get(action.uploaded_by)
         try:
-            if action.kind == plan_mod.UPLOAD:
+            if action.kind == Kind.UPLOAD:
                 done = uploads[action.key]
                 if isinstance(done, BaseException):
                     raise done
@@ -86,14 +96,7 @@ class Executor:
             else:
                 LOG.info("%s: %s image %s (%s): %s", where, action.kind, image_id,
                          action.name, action.reason)
-                if action.kind == plan_mod.RENAME:
-                    self.glance.rename(image_id, action.name)
-                elif action.kind == plan_mod.CLEAN:
-                    self.glance.delete(image_id)
-                elif action.kind == plan_mod.RETIRE:
-                    self.glance.retire(image_id)
-                else:
-                    getattr(self.glance, action.kind)(image_id)
+                CALLS[action.kind](self.glance, image_id, action)
                 result.image_id = image_id
         except exceptions.ImgsyncError as exc:
             result.action, result.error = FAILED, str(exc)

@@ -50,7 +50,7 @@ from prometheus_client.registry import Collector
 
 from imgsync import exceptions
 from imgsync import executor
-from imgsync import plan
+from imgsync import record
 
 LOG = logging.getLogger(__name__)
 MODE = 0o644
@@ -58,7 +58,7 @@ MAX_PREVIOUS = 1 << 20
 """Largest previous metrics file read back (imgsync's own are a few KiB)."""
 LAST_SUCCESS, UP = "imgsync_last_success_timestamp_seconds", "imgsync_up"
 TRANSFERRED = "imgsync_transferred_bytes"
-ACTIONS = (*executor.DONE.values(), *plan.INFORMATIVE,
+ACTIONS = (*executor.DONE.values(), *(kind.value for kind in record.INFORMATIVE),
            executor.FAILED, executor.SKIPPED, executor.LOCKED)
 """Actions reported for every instance of a run, 0 when none ended so."""
 

@@ -12,15 +12,7 @@ from imgsync import ordering
 from imgsync import record
 from imgsync import scs
 from imgsync import trust
-
-EXPIRE_ACTIONS = ("none", "hide", "deactivate", "delete")
-CHECKSUM_ALGOS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
-
-UPLOAD, RENAME, CLEAN, UP_TO_DATE, IN_USE = "upload", "rename", "clean", "up-to-date", "in-use"
-RETIRE = "retire"
-"""Give a superseded ``generic`` image that stays visible ``os_purpose = oldgeneric``."""
-INFORMATIVE = (UP_TO_DATE, IN_USE)
-"""Kinds that report a state and change nothing."""
+from imgsync.record import Kind
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +33,7 @@ class Policy:
 class Action:
     """One step of a run, on one image (``image_id`` is empty for an image yet to upload)."""
 
-    kind: str
+    kind: Kind
     version: str
     architecture: str
     name: str
@@ -69,33 +61,6 @@ def image_name(prefix, release):
     return f"{prefix}{release.display_name} ({release.version})"
 
 
-def is_pending(image):
-    return image.get("imgsync.state") == record.PENDING
-
-
-def is_finished(image):
-    """A published image: active, or deactivated by an earlier rotation."""
-    return image.get("status") in ("active", "deactivated") and not is_pending(image)
-
-
-def is_synced(image, release):
-    """Whether a Glance image is the finished upload of this release (rotated out or not).
-
-    Its recorded checksum must be upstream's. When upstream now publishes another
-    algorithm for the same build (a SHA256SUMS beside the MD5SUMS), the image of that
-    build id and architecture, which recorded only other algorithms, is the same image.
-    """
-    if not is_finished(image):
-        return False
-    recorded = image.get(f"imgsync.{release.checksum_algo}")
-    if recorded is not None:
-        return recorded == release.checksum
-    return (release.version_is_build_id
-            and image.get("imgsync.version") == release.version
-            and image.get("architecture") == release.metadata.get("architecture")
-            and any(f"imgsync.{algo}" in image for algo in CHECKSUM_ALGOS))
-
-
 def plan(releases, images, owner, policy, now):
     """The actions that bring ``images`` (Glance's, of one instance) in step with
     ``releases`` (upstream's newest, from the driver), in the order to apply them:
@@ -105,19 +70,20 @@ def plan(releases, images, owner, policy, now):
     that they contradict (imgsync.trust) raises RefusedBuild: no plan for the instance.
     """
     own = [image for image in images if image.get("owner") == owner]
-    trust.consistent(releases, [image for image in own if is_finished(image)],
+    trust.consistent(releases, [image for image in own if record.is_finished(image)],
                      policy.allow_unsigned)
     warnings = []
     actions = _clean_pending(own, policy, now, warnings) + _clean_reserved(own, releases)
-    finished = [_Entry.of(image) for image in own if is_finished(image)]
+    finished = [_Entry.of(image) for image in own if record.is_finished(image)]
     current, uploads = [], []
     for release in releases:
         arch = release.metadata.get("architecture") or ""
-        existing = next((entry for entry in finished if is_synced(entry.image, release)), None)
+        existing = next((entry for entry in finished
+                         if record.is_synced(entry.image, release)), None)
         if existing:
             current.append((release, existing))
         else:
-            uploads.append(Action(UPLOAD, release.version, arch,
+            uploads.append(Action(Kind.UPLOAD, release.version, arch,
                                   image_name(policy.prefix, release),
                                   reason="this build is not in Glance",
                                   key=f"upload {release.version} ({arch})", release=release))
@@ -131,15 +97,16 @@ def plan(releases, images, owner, policy, now):
     with_uploads = _desired(finished + planned, stable, policy, now)
     without = _desired(finished, stable, policy, now)
     for release, entry in current:
-        actions.append(Action(UP_TO_DATE, release.version, entry.arch,
+        actions.append(Action(Kind.UP_TO_DATE, release.version, entry.arch,
                               with_uploads[entry.ref].name, entry.ref,
                               reason="the image of this build is in Glance"))
     actions += uploads
     steps = [step for entry in finished + planned
              for step in _steps(entry, with_uploads, without.get(entry.ref), planned)]
-    actions += sorted((s for s in steps if s.kind not in (RENAME, RETIRE)), key=_oldest_first)
-    actions += sorted((s for s in steps if s.kind == RETIRE), key=_oldest_first)
-    actions += sorted((s for s in steps if s.kind == RENAME), key=_oldest_first)
+    actions += sorted((s for s in steps if s.kind not in (Kind.RENAME, Kind.RETIRE)),
+                      key=_oldest_first)
+    actions += sorted((s for s in steps if s.kind == Kind.RETIRE), key=_oldest_first)
+    actions += sorted((s for s in steps if s.kind == Kind.RENAME), key=_oldest_first)
     return Plan(actions, warnings)
 
 
@@ -151,10 +118,10 @@ def mark_in_use(actions, in_use, doubt=""):
     """
     marked = []
     for action in actions:
-        if action.kind in EXPIRE_ACTIONS and action.image_id in in_use:
-            action = dataclasses.replace(action, kind=IN_USE, depends_on=(),
+        if action.kind in record.EXPIRES and action.image_id in in_use:
+            action = dataclasses.replace(action, kind=Kind.IN_USE, depends_on=(),
                                          reason=f"servers still use it; not {action.kind}")
-        elif action.kind in EXPIRE_ACTIONS and action.image_id and doubt:
+        elif action.kind in record.EXPIRES and action.image_id and doubt:
             action = dataclasses.replace(action, error=doubt)
         marked.append(action)
     return marked
@@ -180,9 +147,9 @@ class _Entry:
 
     @classmethod
     def of(cls, image):
-        already = (("hide",) if image.get("os_hidden") else ()) + (
-            ("deactivate",) if image.get("status") == "deactivated" else ())
-        return cls(image["id"], image.get("imgsync.version", ""),
+        already = ((Kind.HIDE,) if record.is_hidden(image) else ()) + (
+            (Kind.DEACTIVATE,) if record.is_deactivated(image) else ())
+        return cls(image["id"], image.get(record.VERSION, ""),
                    image.get("architecture") or "", image.get("name", ""), already,
                    image.get("created_at", ""), purpose=image.get("os_purpose", ""),
                    record=image, image=image)
@@ -194,7 +161,7 @@ class _State:
     whether it gives up ``os_purpose = generic``."""
 
     name: str
-    expire: str | None
+    expire: Kind | None
     why: str = ""
     retire: bool = False
 
@@ -209,20 +176,21 @@ def _desired(entries, stable, policy, now):
         same_arch = sorted((e for e in entries if e.arch == arch), key=_newest_first,
                            reverse=True)
         for rank, entry in enumerate(same_arch):
-            expire = policy.expire_action if rank >= policy.keep else None
+            expire = (Kind(policy.expire_action)
+                      if rank >= policy.keep and policy.expire_action != "none" else None)
             why = f"older than the newest {policy.keep} of {arch or 'its architecture'}"
-            if expire == "none" or expire in entry.already:
+            if expire in entry.already:
                 expire = None
             if (not expire and rank > 0 and not entry.already
                     and scs.outdated(entry.record, now)):
-                expire, why = "hide", (f"superseded and older than its replace_frequency "
-                                       f"{entry.record.get('replace_frequency')} allows "
-                                       "(scs-0102)")
+                expire, why = Kind.HIDE, (f"superseded and older than its replace_frequency "
+                                          f"{entry.record.get('replace_frequency')} allows "
+                                          "(scs-0102)")
             name = entry.name
-            if arch in stable and expire != "delete":
+            if arch in stable and expire != Kind.DELETE:
                 name = (stable[arch] if policy.latest_name and rank == 0
                         else f"{stable[arch]} ({entry.version})")
-            hidden = "hide" in entry.already or expire in ("hide", "delete")
+            hidden = Kind.HIDE in entry.already or expire in (Kind.HIDE, Kind.DELETE)
             retire = rank > 0 and entry.purpose == "generic" and not hidden
             state[entry.ref] = _State(name, expire, why, retire)
     return state
@@ -249,13 +217,13 @@ def _steps(entry, with_uploads, without, planned):
                             reason=state.why, depends_on=needs, uploaded_by=entry.upload))
     if state.retire:
         needs = own + (() if without and without.retire else newer)
-        steps.append(Action(RETIRE, entry.version, entry.arch, state.name, image_id,
+        steps.append(Action(Kind.RETIRE, entry.version, entry.arch, state.name, image_id,
                             reason="a newer build is the generic image (scs-0102 "
                                    "os_purpose uniqueness)", depends_on=needs,
                             uploaded_by=entry.upload))
     if state.name != entry.name:
         needs = own + (() if without and without.name == state.name else newer)
-        steps.append(Action(RENAME, entry.version, entry.arch, state.name, image_id,
+        steps.append(Action(Kind.RENAME, entry.version, entry.arch, state.name, image_id,
                             reason=f"was {entry.name!r}", depends_on=needs,
                             uploaded_by=entry.upload))
     return steps
@@ -265,37 +233,33 @@ def _clean_pending(images, policy, now, warnings):
     """Delete images an interrupted run left pending for longer than the grace period."""
     actions = []
     for image in images:
-        if not is_pending(image):
+        if not record.is_pending(image):
             continue
         started = _started_at(image, warnings)
         if (now - started).total_seconds() < policy.pending_grace_period:
             continue
-        actions.append(Action(CLEAN, image.get("imgsync.version", "-"),
+        actions.append(Action(Kind.CLEAN, image.get(record.VERSION, "-"),
                               image.get("architecture") or "",
                               image["name"], image["id"],
                               reason=f"left pending by a run started {started.isoformat()}"))
     return actions
 
 
-def is_reserved(image):
-    return image.get("imgsync.state") == record.RESERVED
-
-
 def _clean_reserved(images, releases):
     """Delete the reservations (same_image_id) of builds upstream no longer offers: only
     an upload of one of ``releases`` can still take one up."""
     offered = {(r.version, r.metadata.get("architecture") or "") for r in releases}
-    return [Action(CLEAN, image.get("imgsync.version", "-"), image.get("architecture") or "",
+    return [Action(Kind.CLEAN, image.get(record.VERSION, "-"), image.get("architecture") or "",
                    image["name"], image["id"],
                    reason="reserved the id of a build upstream no longer offers")
-            for image in images if is_reserved(image)
-            and (image.get("imgsync.version"), image.get("architecture") or "") not in offered]
+            for image in images if record.is_reserved(image)
+            and (image.get(record.VERSION), image.get("architecture") or "") not in offered]
 
 
 def _started_at(image, warnings):
     """When the run that left ``image`` pending started: its ``imgsync.started_at``, or
     Glance's own ``created_at`` when that is missing or malformed (a warning)."""
-    recorded = image.get("imgsync.started_at")
+    recorded = image.get(record.STARTED_AT)
     if recorded is not None:
         try:
             return _parse_time(str(recorded))

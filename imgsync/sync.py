@@ -14,6 +14,7 @@ from imgsync import exceptions
 from imgsync import executor as executor_mod
 from imgsync import fanout
 from imgsync import plan as plan_mod
+from imgsync import record
 from imgsync import upload as upload_mod
 
 LOG = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class Syncer:
             if target.name not in self._listings:
                 by_distro = {}
                 for image in target.glance.synced_images():
-                    by_distro.setdefault(image.get("imgsync.distro"), []).append(image)
+                    by_distro.setdefault(image.get(record.DISTRO), []).append(image)
                 self._listings[target.name] = by_distro
             return self._listings[target.name]
 
@@ -93,7 +94,7 @@ class Syncer:
         """
         planned = self._plan(target, driver, releases,
                              self._listing(target).get(driver.name, []))
-        if any(a.kind not in plan_mod.INFORMATIVE for a in planned.actions):
+        if any(a.kind not in record.INFORMATIVE for a in planned.actions):
             planned = self._plan(target, driver, releases,
                                  target.glance.synced_images(driver.name))
         for warning in planned.warnings:
@@ -144,7 +145,7 @@ class Syncer:
         wanted = {}
         for name, actions in plans.items():
             for action in actions:
-                if action.kind == plan_mod.UPLOAD:
+                if action.kind == record.Kind.UPLOAD:
                     wanted.setdefault(action.key, (action.release, []))[1].append(
                         fanout.Delivery(name, self.uploaders[name], action.name,
                                         self._image_id(driver, action.release)))
@@ -168,7 +169,7 @@ class Syncer:
                 self._ids[key] = next(
                     (image["id"] for target in self.targets
                      for image in self._listings.get(target.name, {}).get(driver.name, [])
-                     if plan_mod.is_synced(image, release)), None) or str(uuid.uuid4())
+                     if record.is_synced(image, release)), None) or str(uuid.uuid4())
             return self._ids[key]
 
 
@@ -176,7 +177,7 @@ def _mark_in_use(actions, in_use):
     """Ask Nova about each image the plan expires; once it fails, ask no more."""
     used = set()
     for action in actions:
-        if action.kind in plan_mod.EXPIRE_ACTIONS and action.image_id:
+        if action.kind in record.EXPIRES and action.image_id:
             try:
                 if in_use(action.image_id):
                     used.add(action.image_id)

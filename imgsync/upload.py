@@ -7,7 +7,6 @@ the data, once for every target, is imgsync.fanout's.
 
 import contextlib
 import dataclasses
-import datetime
 import logging
 import time
 
@@ -33,26 +32,6 @@ class Uploaded:
     bytes: int
     method: str
     seconds: float
-
-
-def image_properties(release, now=None):
-    """Glance properties of a release's image: driver metadata (with the SCS record) plus
-    imgsync's own record."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    return {
-        **release.metadata,
-        "image_source": release.official_url,
-        "source": record.SOURCE,
-        f"imgsync.{release.checksum_algo}": release.checksum,
-        "imgsync.distro": release.distro,
-        "imgsync.version": release.version,
-        "imgsync.url": release.official_url,
-        **({"imgsync.mirror_url": release.mirror_url} if release.mirror_url else {}),
-        **({"imgsync.signed_by": release.signed_by} if release.signed_by else {}),
-        **({"imgsync.signed_at": release.signed_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
-           if release.signed_at else {}),
-        "image_build_date": scs.build_date(release.build_date, now),
-    }
 
 
 class Uploader:
@@ -97,7 +76,7 @@ class Uploader:
     def _check_permissions(self, release):
         """Once per set of property keys: may this account publish such an image?
         A refusal is remembered, so later uploads of the run fail without asking again."""
-        properties = image_properties(release)
+        properties = record.properties(release)
         key = frozenset(properties)
         if key in self._refused:
             raise self._refused[key]
@@ -119,7 +98,7 @@ class Uploader:
         self._check_permissions(release)
         try:
             return self.glance.create(name, release.disk_format, release.min_disk,
-                                      release.min_ram, image_properties(release),
+                                      release.min_ram, record.properties(release),
                                       image_id=image_id, tags=self.tags(release))
         except exceptions.GlanceError as exc:
             if image_id and exc.status == 409 and self._reserved_for(image_id, release):

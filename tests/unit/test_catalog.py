@@ -210,6 +210,20 @@ def test_glance_catalog_lists_finished_images_with_ids(conf, tmp_path):
     assert (tmp_path / "other.yml").read_text() == "kept"
 
 
+def test_glance_catalog_leaves_out_deactivated_and_unpublished_images(conf, tmp_path):
+    """A deactivated image is finished (rotated out) but no server can boot it."""
+    images = [image("ubuntu-24.04", "20240501"),
+              image("ubuntu-24.04", "20240401", os_hidden=True),
+              image("ubuntu-24.04", "20240301", status="deactivated"),
+              image("ubuntu-24.04", "20240201", status="deactivated", os_hidden=True),
+              image("ubuntu-24.04", "20240601", **{"imgsync.state": "reserved"})]
+    path, = catalog.write_glance(tmp_path, FakeGlance(images), make_driver(conf),
+                                 ["ubuntu-24.04"], "", "public")
+    versions = yaml.safe_load(open(path))["images"][0]["versions"]
+    assert [(v["version"], v.get("hidden")) for v in versions] == [("20240501", None),
+                                                                   ("20240401", True)]
+
+
 def test_glance_catalog_without_images_removes_the_family_file(conf, tmp_path):
     (tmp_path / "ubuntu.yml").write_text("---\nold: catalog\n")
     paths = catalog.write_glance(tmp_path, FakeGlance([image("plan9-4", "1")]),

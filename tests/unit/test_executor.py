@@ -7,6 +7,7 @@ import pytest
 from imgsync import exceptions
 from imgsync import executor
 from imgsync import plan
+from imgsync import record
 from imgsync import upload
 from tests.unit import test_plan as plans
 
@@ -38,7 +39,7 @@ def uploads(actions, failing=None):
     failing = failing or {}
     return {a.key: failing.get((a.version, a.architecture))
             or upload.Uploaded(f"new-{a.version}-{a.architecture}", 1024, "put", 0.5)
-            for a in actions if a.kind == plan.UPLOAD}
+            for a in actions if a.kind == record.Kind.UPLOAD}
 
 
 def execute(actions, glance, failing=None, dry_run=False):

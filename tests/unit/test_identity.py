@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from imgsync import plan
+from imgsync import record
 from imgsync.drivers import base
 
 
@@ -28,16 +28,16 @@ def image(**properties):
     ({}, False),                                         # no checksum recorded at all
 ])
 def test_a_new_checksum_algorithm_for_the_same_build_is_not_a_new_image(recorded, expected):
-    assert plan.is_synced(image(**recorded), release()) is expected
+    assert record.is_synced(image(**recorded), release()) is expected
 
 
 @pytest.mark.parametrize("changes", [{"imgsync.version": "0.6.2"}, {"architecture": "aarch64"},
                                      {"status": "queued"}, {"imgsync.state": "pending"}])
 def test_another_build_architecture_or_an_unfinished_image_is_not_it(changes):
-    assert not plan.is_synced(image(**{"imgsync.md5": "c" * 32, **changes}), release())
+    assert not record.is_synced(image(**{"imgsync.md5": "c" * 32, **changes}), release())
 
 
 def test_a_version_that_is_no_build_id_needs_its_own_checksum():
     """A generic site whose version is a file name reused by rebuilds."""
-    assert not plan.is_synced(image(**{"imgsync.md5": "c" * 32}), release(unique=False))
-    assert plan.is_synced(image(**{"imgsync.sha256": "a" * 64}), release(unique=False))
+    assert not record.is_synced(image(**{"imgsync.md5": "c" * 32}), release(unique=False))
+    assert record.is_synced(image(**{"imgsync.sha256": "a" * 64}), release(unique=False))

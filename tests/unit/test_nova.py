@@ -9,6 +9,7 @@ from keystoneauth1 import session
 from imgsync import exceptions
 from imgsync import nova
 from imgsync import plan
+from imgsync import record
 
 NOVA = "http://127.0.0.1:8774/v2.1"
 
@@ -43,4 +44,4 @@ def test_rotation_spares_images_in_use():
     planned = plan.plan([], images, "p", plan.Policy(keep=2, expire_action="hide"),
                         datetime.datetime.now(datetime.timezone.utc))
     actions = plan.mark_in_use(planned.actions, {"i1"})
-    assert [(a.kind, a.image_id) for a in actions] == [(plan.IN_USE, "i1"), ("hide", "i2")]
+    assert [(a.kind, a.image_id) for a in actions] == [(record.Kind.IN_USE, "i1"), ("hide", "i2")]

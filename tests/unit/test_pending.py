@@ -5,6 +5,7 @@ import datetime
 import pytest
 
 from imgsync import plan
+from imgsync import record
 
 NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.timezone.utc)
 
@@ -23,7 +24,7 @@ def pending(image_id, created, started=None):
 
 def clean(images, grace=3600, warnings=None):
     planned = plan.plan([], images, "p", plan.Policy(pending_grace_period=grace), NOW)
-    assert {a.kind for a in planned.actions} <= {plan.CLEAN}
+    assert {a.kind for a in planned.actions} <= {record.Kind.CLEAN}
     if warnings is not None:
         warnings.extend(planned.warnings)
     return [a.image_id for a in planned.actions]

@@ -6,6 +6,7 @@ import types
 import pytest
 
 from imgsync import plan
+from imgsync import record
 from imgsync import sync
 from imgsync.drivers import base
 
@@ -119,10 +120,10 @@ def test_plan(releases, images, policy, expected):
     actions = plan.plan(releases, images, "me", policy, NOW).actions
     assert [(a.kind, a.version, a.architecture, a.name, a.image_id, a.depends_on)
             for a in actions] == expected
-    uploads = [a for a in actions if a.kind == plan.UPLOAD]
+    uploads = [a for a in actions if a.kind == record.Kind.UPLOAD]
     assert [a.release.version for a in uploads] == [a.version for a in uploads]
     assert all(a.uploaded_by in (u.key for u in uploads) for a in actions if not a.image_id
-               and a.kind != plan.UPLOAD)
+               and a.kind != record.Kind.UPLOAD)
 
 
 def test_images_in_use_are_kept_and_say_why():

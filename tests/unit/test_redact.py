@@ -3,8 +3,8 @@ import logging
 
 import pytest
 
+from imgsync import record
 from imgsync import redact
-from imgsync import upload
 from imgsync.drivers import ubuntu
 from tests.unit.drivers_util import make_driver
 
@@ -39,7 +39,7 @@ def test_glance_records_the_official_url_and_the_mirror_without_credentials():
         "x86_64", version="20240423", build_date=datetime.date(2024, 4, 23),
         url="https://user:s3cret@mirror.example.org/ubuntu/releases/noble/a.img",
         checksum_algo="sha256", checksum="a" * 64)
-    properties = upload.image_properties(release)
+    properties = record.properties(release)
     assert properties["imgsync.url"] == "https://cloud-images.ubuntu.com/releases/noble/a.img"
     assert properties["imgsync.mirror_url"] == (
         "https://mirror.example.org/ubuntu/releases/noble/a.img")
@@ -69,4 +69,4 @@ def test_a_site_without_an_official_url_stores_no_credentials():
                              checksum_algo="sha256", checksum="a" * 64)
     assert release.official_url == "https://vendor.test/os/x.qcow2"
     assert release.mirror_url is None
-    assert "s3cret" not in repr(upload.image_properties(release))
+    assert "s3cret" not in repr(record.properties(release))

@@ -9,8 +9,8 @@ import pytest
 
 from imgsync import drivers
 from imgsync import plan
+from imgsync import record
 from imgsync import scs
-from imgsync import upload
 from tests.unit import drivers_util
 from tests.unit.test_plan import img
 from tests.unit.test_plan import rel
@@ -36,7 +36,7 @@ def test_each_driver_gives_complete_scs_metadata(name, cls):
     release = driver.release(architecture=arch, version="20261201", url=(
         "https://mirror.test/site/a/b.img"), build_date=datetime.date(2026, 12, 1),
         checksum_algo="sha256", checksum="a" * 64)
-    properties = upload.image_properties(release, NOW)
+    properties = record.properties(release, NOW)
     assert properties["architecture"] in ("x86_64", "aarch64")
     assert properties["os_distro"]
     if name not in ("fedora", "cirros") and not name.startswith("flatcar"):
