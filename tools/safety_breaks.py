@@ -43,7 +43,7 @@ MUTANTS = [
     ("actions run although what they need failed", "imgsync/executor.py",
      "elif missing:", "elif False:"),
     ("images in use expired", "imgsync/plan.py",
-     "if action.kind in EXPIRE_ACTIONS and action.image_id in in_use:", "if False:"),
+     "if action.kind in record.EXPIRES and action.image_id in in_use:", "if False:"),
     ("a target's branch not ended by the body's error", "imgsync/tee.py",
      "                self._put(branch, exc)\n", "                pass\n"),
     ("the end of a body drops queued data", "imgsync/tee.py",
@@ -64,7 +64,7 @@ MUTANTS = [
      "if release.signed_by is None and signed is not None and not allow_unsigned:",
      "if False:"),
     ("the planner skips the trust checks", "imgsync/plan.py",
-     "    trust.consistent(releases, [image for image in own if is_finished(image)],\n"
+     "    trust.consistent(releases, [image for image in own if record.is_finished(image)],\n"
      "                     policy.allow_unsigned)\n", ""),
     ("an openSUSE .sha256 naming another file accepted", "imgsync/drivers/opensuse.py",
      "    return helpers.lookup(sums, filename, url)",
@@ -192,6 +192,14 @@ MUTANTS = [
     ("a lone instance's release check unbounded", "imgsync/sync.py",
      "    deadline = time.monotonic() + timeout\n",
      "    if len(drivers) < 2:\n        return {}\n    deadline = time.monotonic() + timeout\n"),
+    ("a deactivated image in the Glance catalog", "imgsync/catalog.py",
+     "if record.is_usable(image) and record.VERSION in image:",
+     "if record.is_finished(image) and record.VERSION in image:"),
+    ("a record still marked reserved taken for a published image", "imgsync/record.py",
+     'return image.get("status") in ("active", "deactivated") and STATE not in image',
+     'return image.get("status") in ("active", "deactivated") and not is_pending(image)'),
+    ("deactivate applied as another Glance call", "imgsync/executor.py",
+     "glance.deactivate(image_id)", "glance.hide(image_id)"),
 ]
 survived = errors = 0
 only = sys.argv[1] if len(sys.argv) > 1 else ""
