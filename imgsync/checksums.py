@@ -3,6 +3,7 @@
 import posixpath
 import re
 
+from imgsync import digests
 from imgsync import exceptions
 from imgsync import redact
 
@@ -11,8 +12,6 @@ from imgsync import redact
 _HEX = re.compile(r"[0-9a-fA-F]{32,128}")
 _ALGO_NAME = re.compile(r"[A-Za-z0-9-]+")
 
-_ALGO_BY_LENGTH = {32: "md5", 40: "sha1", 56: "sha224", 64: "sha256", 96: "sha384", 128: "sha512"}
-_LENGTH_BY_ALGO = {algo: length for length, algo in _ALGO_BY_LENGTH.items()}
 _NAMED = re.compile(r"^(md5|sha1|sha224|sha256|sha384|sha512)sums?(?:\.txt)?$", re.I)
 
 
@@ -24,7 +23,7 @@ def named_algorithm(url):
 
 def _misfit(url, algo, hexdigest, name):
     return exceptions.LayoutError(
-        redact.url(url), f"{_LENGTH_BY_ALGO[algo]} hex digits for a {algo} digest",
+        redact.url(url), f"{digests.HEX_LENGTH[algo]} hex digits for a {algo} digest",
         f"{len(hexdigest)} for {name}")
 
 
@@ -87,12 +86,12 @@ def parse(text, url=""):
         hexdigest = hexdigest.lower()
         algo = algo or named
         if algo is None:
-            algo = _ALGO_BY_LENGTH.get(len(hexdigest))
+            algo = digests.BY_LENGTH.get(len(hexdigest))
             if algo is None:
                 continue
-        elif algo not in _LENGTH_BY_ALGO:
+        elif algo not in digests.HEX_LENGTH:
             continue   # an algorithm imgsync does not know (BLAKE2, ...)
-        if len(hexdigest) != _LENGTH_BY_ALGO[algo]:
+        if len(hexdigest) != digests.HEX_LENGTH[algo]:
             raise _misfit(url, algo, hexdigest, name)
         sums[name] = (algo, hexdigest)
     return sums
@@ -122,6 +121,6 @@ def parse_digests(text):
             algo = header
             continue
         gnu = _gnu(line)
-        if algo and gnu and _ALGO_BY_LENGTH.get(len(gnu[0])) == algo:
+        if algo and gnu and digests.BY_LENGTH.get(len(gnu[0])) == algo:
             blocks.setdefault(algo, {})[gnu[1]] = gnu[0].lower()
     return blocks

@@ -8,6 +8,7 @@ images through it, and the uploader writes the record it defines.
 import datetime
 import enum
 
+from imgsync import digests
 from imgsync import scs
 
 SOURCE = "imgsync"
@@ -21,7 +22,7 @@ DISTRO, VERSION, URL = "imgsync.distro", "imgsync.version", "imgsync.url"
 MIRROR_URL, SIGNED_BY, SIGNED_AT = "imgsync.mirror_url", "imgsync.signed_by", "imgsync.signed_at"
 STATE, STARTED_AT = "imgsync.state", "imgsync.started_at"
 """An unfinished image's state (publishing removes it) and when its upload started."""
-CHECKSUM_ALGOS = ("sha512", "sha384", "sha256", "sha224", "sha1", "md5")
+CHECKSUM_ALGOS = digests.ALGORITHMS
 """The algorithms whose checksum an image may record (``imgsync.<algo>``), strongest first."""
 
 

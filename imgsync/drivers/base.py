@@ -11,6 +11,7 @@ from oslo_config import cfg
 
 from imgsync import checksums
 from imgsync import conf as imgsync_conf
+from imgsync import digests
 from imgsync import exceptions
 from imgsync import ordering
 from imgsync import redact
@@ -58,10 +59,6 @@ class Release:
         """``url`` without credentials when it is on a mirror, else None."""
         mirror = redact.without_credentials(self.url)
         return None if mirror == self.official_url else mirror
-
-
-WEAK = ("md5", "sha1")
-"""Digests that a tampered mirror can forge."""
 
 
 def sort_releases(releases):
@@ -272,7 +269,7 @@ class Driver:
         """
         if fields["version"]:   # empty only in catalog's template, which names no build
             self.check_version(fields["version"], fields["url"])
-        if fields["checksum_algo"] in WEAK and not self.conf.allow_weak_checksums:
+        if fields["checksum_algo"] in digests.WEAK and not self.conf.allow_weak_checksums:
             raise exceptions.UpstreamError(
                 f"{redact.url(fields.get('checksum_url') or fields['url'])} publishes only a "
                 f"{fields['checksum_algo']} checksum for {redact.url(fields['url'])}, which "

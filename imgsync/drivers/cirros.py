@@ -10,12 +10,13 @@ unconfirmed). The build date is the image's Last-Modified.
 import re
 
 from imgsync import checksums
+from imgsync import digests
 from imgsync import exceptions
 from imgsync import ordering
 from imgsync.drivers import base
 from imgsync.drivers import helpers
 
-SUMS_FILES = ("SHA512SUMS", "SHA256SUMS", "SHA1SUMS", "MD5SUMS")
+SUMS_FILES = tuple(f"{algo.upper()}SUMS" for algo in digests.ALGORITHMS)
 """Strongest first."""
 
 

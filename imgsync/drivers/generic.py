@@ -22,6 +22,7 @@ from oslo_config import cfg
 
 from imgsync import checksums
 from imgsync import conf as imgsync_conf
+from imgsync import digests
 from imgsync import exceptions
 from imgsync import ordering
 from imgsync.drivers import base
@@ -42,8 +43,8 @@ def parse_checksums(text, style, filename, url=""):
     """``{name: (algo, hex)}`` of a checksum file in the configured ``checksum_style``."""
     if style == "digests":
         blocks = checksums.parse_digests(text)
-        strongest = sorted(blocks, key=lambda a: len(next(iter(blocks[a].values()))))
-        return {name: (algo, digest) for algo in strongest
+        weakest_first = reversed(digests.strongest_first(blocks))   # the stronger wins
+        return {name: (algo, digest) for algo in weakest_first
                 for name, digest in blocks[algo].items()}
     if style == "single":
         words = text.split()
