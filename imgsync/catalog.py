@@ -3,13 +3,14 @@
 import contextlib
 import dataclasses
 import datetime
+import io
 import logging
 import os
 import re
-import tempfile
 
 import yaml
 
+from imgsync import atomic
 from imgsync import exceptions
 from imgsync import ordering
 from imgsync import record
@@ -179,29 +180,14 @@ def dump(entries, stream):
 def write(directory, family, entries):
     """Atomically replace ``directory/<family>.yml``; return its path.
 
-    The document goes to a temporary file in the same directory, is flushed to disk
-    and renamed over the old file, so readers see the old file or the new one, never a
-    part; on any error the temporary file is removed and the old file is left alone.
+    Readers see the old file or the new one, never a part; on any error (serialising
+    included) the old file is left alone.
     """
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"{family}.yml")
-    fd, tmp = tempfile.mkstemp(prefix=f".{family}.yml.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            dump(entries, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    text = io.StringIO()
+    dump(entries, text)
+    atomic.write(path, text.getvalue().encode("utf-8"), 0o644)
     return path
 
 

@@ -1,4 +1,8 @@
-"""imgsync's configuration options, and the list the sample generator reads."""
+"""imgsync's global configuration options, and the option types the drivers share.
+
+The drivers own the options of their groups (imgsync.drivers.options); imgsync.options
+lists everything for the sample generator.
+"""
 
 
 from keystoneauth1 import loading as ks_loading
@@ -203,110 +207,6 @@ DRIVER_OPT = cfg.StrOpt(
          "synced side by side, each with its own imgsync.distro, lock and options.")
 
 
-def driver_opts(driver_cls):
-    """The options every driver group has; defaults come from the driver class."""
-    return [
-        DRIVER_OPT,
-        cfg.Opt("base_url", type=HttpUrl(), default=driver_cls.upstream_url,
-                   help="Root of the upstream site or of a mirror that copies its tree "
-                        "below it."),
-        cfg.StrOpt("ca_file",
-                   help="CA certificates (PEM) to verify base_url's TLS certificate with, "
-                        "for mirrors with a private CA. Unset: the system's CAs (or "
-                        "REQUESTS_CA_BUNDLE)."),
-        cfg.StrOpt("signature", default=driver_cls.signature_default,
-                   choices=[("required", "refuse a checksum file without a valid signature"),
-                            ("if-published", "verify a signature when upstream has one"),
-                            ("off", "do not look for signatures")],
-                   help="OpenPGP signature of upstream's checksum file"
-                        + (f" ({driver_cls.signature_style}: "
-                           f"{driver_cls.signature_description})"
-                           if driver_cls.signature_style else
-                           " (this upstream publishes none)") + "."),
-        cfg.BoolOpt("allow_signature_downgrade", default=False,
-                    help="Accept builds without a valid signature although imgsync's images "
-                         "of this instance carry imgsync.signed_by (by default such a build "
-                         "fails the instance, whatever 'signature' says: a mirror may have "
-                         "removed the signature)."),
-        cfg.StrOpt("signing_keys",
-                   help="File of OpenPGP certificates (armored or binary, one or more) "
-                        "that replaces the driver's shipped, pinned keys."),
-        cfg.BoolOpt("allow_weak_checksums", default=False,
-                    help="Accept an image whose upstream publishes only md5 or sha1 "
-                         "checksums, which do not protect against a tampered mirror."),
-        cfg.IntOpt("versions", default=1, min=1,
-                   help="How many of the newest upstream builds to keep synced."),
-        cfg.ListOpt("architectures", default=["x86_64"],
-                    item_type=types.String(choices=list(driver_cls.architectures)),
-                    help="Architectures to sync, in libosinfo names (Glance "
-                         "'architecture'), whatever upstream calls them."),
-        cfg.Opt("properties", type=Properties(), default={},
-                help="Glance properties for this driver's images, as key=value list; "
-                     "they override the driver's defaults and [DEFAULT] properties. The "
-                     "keys reserved there are reserved here too."),
-        cfg.IntOpt("keep_versions", default=3, min=1,
-                   help="How many of this driver's images (per architecture) stay as they "
-                        "are; older ones get expire_action. Never fewer than 'versions'."),
-        cfg.StrOpt("expire_action", default="hide",
-                   choices=[("none", "leave older images alone"),
-                            ("hide", "set os_hidden: out of default listings, still bootable"),
-                            ("deactivate", "no new servers can boot from it (Glance's "
-                                           "'deactivate' policy: admin before 2023.2, "
-                                           "member since)"),
-                            ("delete", "delete the image")],
-                   help="What happens to this driver's images beyond keep_versions. imgsync "
-                        "never touches images that are not its own (source=imgsync, owned "
-                        "by its project)."),
-        cfg.BoolOpt("latest_name", default=False,
-                    help="Name the newest image of each architecture just '<prefix><display "
-                         "name>' (e.g. 'Ubuntu 24.04'), as openstack-image-manager's rotation "
-                         "does; older ones keep '(<version>)'. Renames happen only once the "
-                         "new image is active."),
-        cfg.IntOpt("min_disk", min=0,
-                   help=f"Glance min_disk in GiB (driver default: {driver_cls.min_disk})."),
-        cfg.IntOpt("min_ram", min=0,
-                   help=f"Glance min_ram in MiB (driver default: {driver_cls.min_ram})."),
-    ] + scs_opts(driver_cls)
-
-
-def scs_opts(driver_cls):
-    """The SCS image metadata (scs-0102) of the driver's images, in Glance and in catalog
-    files; the defaults are the driver's own."""
-    return [
-        cfg.StrOpt("os_purpose", default=driver_cls.os_purpose,
-                   regex=r"^(generic|minimal|k8snode|gpu|network|custom)$",
-                   help="os_purpose of the newest image of each architecture: generic, "
-                        "minimal, k8snode, gpu, network or custom. An older image that stays "
-                        "visible gives up 'generic' for 'oldgeneric'."),
-        cfg.StrOpt("replace_frequency", default=driver_cls.replace_frequency,
-                   regex=r"^(yearly|quarterly|monthly|weekly|daily|critical_bug|never)$",
-                   help="How often a new build replaces the image, as the cloud promises it "
-                        "(SCS checks the newest image's image_build_date against it): "
-                        "yearly, quarterly, monthly, weekly, daily, critical_bug or never. "
-                        "Promise no more often than upstream publishes."),
-        cfg.StrOpt("uuid_validity",
-                   regex=r"^(none|forever|notice|last-\d+|\d{4}-\d{2}-\d{2})$",
-                   help="How long an image's id stays valid: none, forever, notice, last-N "
-                        "or a YYYY-MM-DD date. Default: what the rotation gives, last-N with "
-                        "N the larger of keep_versions and versions (none with "
-                        "expire_action = none)."),
-        cfg.StrOpt("provided_until", default=driver_cls.provided_until,
-                   regex=r"^(none|notice|\d{4}-\d{2}-\d{2})$",
-                   help="Until when the image is provided: none, notice or a YYYY-MM-DD "
-                        "date (default: the release's end of upstream support)."),
-        cfg.Opt("image_description", type=HttpUrl(),
-                help="The distribution's page for the image (SCS image_description). "
-                     "Default: the driver's page for it (the site's root for generic)."),
-        cfg.IntOpt("hotfix_hours", min=0,
-                   help="Hours within which the cloud replaces the image after a critical "
-                        "upstream fix (SCS hotfix_hours; 0: best effort). Unset: not "
-                        "promised."),
-        cfg.ListOpt("catalog_tags", default=[],
-                    help="Tags of this driver's images, in Glance and in the catalog files, "
-                         "beside os:<os_distro> and [DEFAULT] managed_by_tag."),
-    ]
-
-
 def register_opts(conf, drivers):
     """Register every option imgsync reads, with one group per installed driver."""
     conf.register_opts(default_opts)
@@ -318,22 +218,3 @@ def register_opts(conf, drivers):
     ks_loading.register_auth_conf_options(conf, KEYSTONE_AUTH_GROUP)
     for name, driver_cls in drivers.items():
         conf.register_opts(driver_cls.opts(), group=name)
-
-
-def list_opts():
-    """Options for oslo-config-generator (namespace ``imgsync``)."""
-    from imgsync import drivers
-
-    keystone_opts = (ks_loading.get_session_conf_options()
-                     + ks_loading.get_auth_common_conf_options()
-                     + ks_loading.get_auth_plugin_conf_options("password"))
-    groups = [
-        ("DEFAULT", default_opts),
-        (GLANCE_GROUP, glance_opts
-         + ks_loading.get_adapter_conf_options(include_deprecated=False)),
-        (KEYSTONE_AUTH_GROUP, keystone_opts),
-        (NOVA_GROUP, ks_loading.get_adapter_conf_options(include_deprecated=False)),
-        (COORDINATION_GROUP, coordination_opts),
-    ]
-    groups += [(name, cls.opts()) for name, cls in sorted(drivers.available().items())]
-    return groups

@@ -33,13 +33,11 @@ Example alert rules::
 """
 
 import collections
-import contextlib
 import errno
 import logging
 import math
 import os
 import stat
-import tempfile
 
 from prometheus_client import CollectorRegistry
 from prometheus_client import generate_latest
@@ -48,6 +46,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from imgsync import atomic
 from imgsync import exceptions
 from imgsync import executor
 from imgsync import record
@@ -202,18 +201,6 @@ def _transferred(previous):
 
 
 def _replace(path, data):
-    """Write ``data`` to ``path`` through a synced temporary file beside it (``.*.tmp``,
-    which the textfile collector, reading only ``*.prom``, never sees half-written)."""
-    fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                                dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fchmod(file.fileno(), MODE)
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    """Write ``data`` to ``path`` atomically (the temporary ``.*.tmp`` beside it is one the
+    textfile collector, reading only ``*.prom``, never sees half-written)."""
+    atomic.write(path, data, MODE)

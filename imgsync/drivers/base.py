@@ -10,7 +10,6 @@ from typing import ClassVar
 from oslo_config import cfg
 
 from imgsync import checksums
-from imgsync import conf as imgsync_conf
 from imgsync import digests
 from imgsync import exceptions
 from imgsync import ordering
@@ -18,6 +17,7 @@ from imgsync import redact
 from imgsync import scs
 from imgsync import signatures
 from imgsync import trust
+from imgsync.drivers import options
 
 LOG = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class Driver:
     @classmethod
     def opts(cls):
         """The options of the driver's config group."""
-        return imgsync_conf.driver_opts(cls) + list(cls.extra_opts)
+        return options.common(cls) + list(cls.extra_opts)
 
     @property
     def base_url(self):

@@ -25,6 +25,8 @@ import pytest
 import yaml
 
 from imgsync import conf as imgsync_conf
+from imgsync import drivers
+from imgsync import options as imgsync_options
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -50,17 +52,26 @@ def _default(name):
 
 
 def _known_options():
-    """{group: {option names}} of imgsync and oslo.log, as oslo-config-generator sees them."""
+    """{group: {option names}} imgsync reads: oslo.log's, and imgsync's own as the sample
+    lists them, each driver group with all of its options."""
     known = {}
+
+    def add(group, opts):
+        names = known.setdefault(str(getattr(group, "name", group) or "DEFAULT"), set())
+        for opt in opts:
+            names.add(opt.dest)
+            names.add(opt.name.replace("-", "_"))
+
     for ep in importlib.metadata.entry_points(group="oslo.config.opts"):
-        if ep.name not in ("imgsync", "oslo.log"):
-            continue
-        for group, opts in ep.load()():
-            names = known.setdefault(str(group or "DEFAULT"), set())
-            for opt in opts:
-                names.add(opt.dest)
-                names.add(opt.name.replace("-", "_"))
+        if ep.name == "oslo.log":
+            for group, opts in ep.load()():
+                add(group, opts)
+    for group, opts in imgsync_options.list_opts():
+        add(group, opts)
+    for name, driver_cls in drivers.available().items():
+        add(name, driver_cls.opts())
     assert "DEFAULT" in known and "lock_path" in known["DEFAULT"]
+    assert "log_file" in known["DEFAULT"] and "versions" in known["ubuntu-24.04"]
     return known
 
 
@@ -504,10 +515,10 @@ def test_kubernetes_configuration_uses_real_options():
     parser = configparser.ConfigParser(interpolation=None)
     parser.read_string(uncommented)
     known = _known_options()
-    drivers = imgsync_conf.list_opts()
+    installed = drivers.available()
     assert parser.get("DEFAULT", "distributions")
     for name in parser.get("DEFAULT", "distributions").split(","):
-        assert name in dict(drivers), f"no driver {name}"
+        assert name in installed, f"no driver {name}"
     for section in ["DEFAULT"] + parser.sections():
         own = parser.defaults() if section == "DEFAULT" else {
             k: v for k, v in parser.items(section, raw=True) if k not in parser.defaults()}

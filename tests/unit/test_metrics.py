@@ -5,6 +5,7 @@ import stat
 import pytest
 from prometheus_client import parser
 
+from imgsync import atomic
 from imgsync import exceptions
 from imgsync import metrics
 from imgsync.executor import Result
@@ -117,7 +118,7 @@ def test_a_failed_replace_leaves_the_old_file(path, monkeypatch):
     def refuse(src, dst):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(metrics.os, "replace", refuse)
+    monkeypatch.setattr(atomic.os, "replace", refuse)
     with pytest.raises(exceptions.ImgsyncError) as info:
         run(path, [Result("debian", "uploaded", bytes=5)], 2000.0)
     assert path.read_bytes() == old
@@ -138,7 +139,7 @@ def test_a_directory_not_writable_is_one_line(path, monkeypatch):
     def refuse(**kwargs):  # as root, a mode-0555 directory would still be writable
         raise PermissionError(13, "Permission denied", kwargs["dir"])
 
-    monkeypatch.setattr(metrics.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
     with pytest.raises(exceptions.ImgsyncError) as info:
         run(path, [], 10.0)
     message = str(info.value)
