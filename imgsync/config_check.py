@@ -12,6 +12,7 @@ from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
 from imgsync import conf as imgsync_conf
+from imgsync import options
 
 
 def files(conf):
@@ -35,6 +36,8 @@ def unknown(conf):
         except configparser.Error:
             continue   # oslo.config has reported what it could not parse
         for section in parser.sections():
+            if section == options.COMMON_GROUP:   # the sample's documentation, set nothing
+                continue
             if section != "DEFAULT" and section not in groups:
                 if not parser.has_option(section, "driver"):   # else an unused instance
                     problems.append(f"{path}: unknown group [{section}]"

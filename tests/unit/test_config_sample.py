@@ -8,6 +8,7 @@ from unittest import mock
 from oslo_config import generator
 from stevedore import extension
 
+from imgsync import cli
 from imgsync import drivers
 from imgsync.drivers import base
 from imgsync.drivers import options as driver_options
@@ -94,3 +95,13 @@ def test_conf_knows_no_driver():
     assert not {name for name in imported if name and "drivers" in name}
     assert not [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
                 and node.name in ("driver_opts", "scs_opts", "list_opts")]
+
+
+def test_the_sample_used_as_it_is_raises_no_unknown_group(tmp_path, capsys, requests_mock):
+    """An operator who copies the sample gets no 'unknown group [<driver>]'."""
+    sample = tmp_path / "imgsync.conf"
+    sample.write_text(SAMPLE.read_text())
+    requests_mock.get("https://download.cirros-cloud.net/version/released", status_code=404)
+    code = cli.main(["--config-file", str(sample), "--strict-config", "check",
+                     "--distributions", "cirros"])
+    assert code != 2 and "unknown" not in capsys.readouterr().err
