@@ -200,6 +200,12 @@ MUTANTS = [
      'return image.get("status") in ("active", "deactivated") and not is_pending(image)'),
     ("deactivate applied as another Glance call", "imgsync/executor.py",
      "glance.deactivate(image_id)", "glance.hide(image_id)"),
+    ("a renamed file not made durable", "imgsync/atomic.py",
+     "    _sync_directory(directory)\n", ""),
+    ("an atomic write's temporary file left behind", "imgsync/atomic.py",
+     "            os.unlink(temp)", "            pass"),
+    ("an atomic write's file not synced", "imgsync/atomic.py",
+     "            os.fsync(file.fileno())", "            pass"),
 ]
 survived = errors = 0
 only = sys.argv[1] if len(sys.argv) > 1 else ""
