@@ -9,6 +9,7 @@ import threading
 import zlib
 
 from imgsync import exceptions
+from imgsync import stream
 
 FORMATS = ("bz2", "gz", "xz")
 PARALLEL = {"bz2": ("lbzip2", "-d", "-c")}
@@ -55,12 +56,13 @@ def _unused(decompressor):
     return decompressor.unused_data if decompressor.eof else b""
 
 
-class Decompressing:
+class Decompressing(stream.Body):
     """Decompress a verified stream on its way to Glance, with a cap on the output size.
 
     Concatenated streams (as pbzip2 and pigz write them) are followed to the end, and
     zeros after the last one (gzip's and xz's stream padding) are skipped.
-    ``bytes_read`` and ``hexdigests()`` describe the output, which is what Glance stores.
+    ``bytes_read`` and ``hexdigests()`` describe the output, which is what Glance stores;
+    its length is not known beforehand.
     """
 
     def __init__(self, source, kind, url, max_size, piece_size=256 * 1024, command=None):
@@ -81,7 +83,7 @@ class Decompressing:
     def hexdigests(self):
         return {"sha512": self._sha512.hexdigest()}
 
-    def __iter__(self):
+    def _read(self):
         if self.command:
             yield from self._piped()
             return

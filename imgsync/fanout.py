@@ -1,9 +1,10 @@
 """One release into every target that lacks it, downloaded and verified once.
 
-The targets create their images at once; then each one's thread streams the shared
-verified body into it (imgsync.tee) and proves and publishes it, so a target is
-published only when it holds the verified bytes, and a target that fails or falls
-behind is reported and cleaned while the others complete. With one target this is
+The targets begin their uploads (imgsync.upload.TargetUpload, which creates the image)
+at once; then each one's thread streams the shared verified body into it (imgsync.tee)
+and has it proved and published, so a target is published only when it holds the
+verified bytes, and a target that fails or falls behind is reported and its upload
+aborted while the others complete. Here are only the threads and the tee. With one target this is
 simply the upload, with reading and verifying upstream overlapping the sending to
 Glance.
 """
@@ -14,6 +15,7 @@ import threading
 import time
 
 from imgsync import exceptions
+from imgsync import stream
 from imgsync import tee as tee_mod
 from imgsync import upload as upload_mod
 
@@ -36,60 +38,131 @@ class Delivery:
 
 def upload(release, deliveries, upstream, max_size, behind_timeout):
     """Upload ``release`` to each delivery's target: ``{target: Uploaded or ImgsyncError}``."""
-    started = time.monotonic()
-    outcomes, pending = {}, []
+    run, pending = _Run(release), []
     for delivery in deliveries:
-        with _outcome(outcomes, delivery, release, started) as record:
+        with run.outcome(delivery) as record:
             method = delivery.uploader.method(release)
             if method == "web-download":
-                image_id, size = delivery.uploader.web_download(release, delivery.name,
-                                                                delivery.image_id)
-                record(image_id, size, method)
+                target_upload = delivery.uploader.begin(release, delivery.name,
+                                                        delivery.image_id, method)
+                record(target_upload, target_upload.web_download())
             else:
                 pending.append((delivery, method))
-    streamed = _create(release, pending, outcomes, started)
-    if streamed:
-        _stream(release, streamed, upstream, max_size, behind_timeout, outcomes, started)
-    return outcomes
+    begun = run.begin(pending)
+    if begun:
+        run.stream(begun, upstream, max_size, behind_timeout)
+    return run.outcomes
 
 
-def _create(release, pending, outcomes, started):
-    """The image records of ``pending`` (delivery, method), each with its permission
-    check, made in every target at once: [(delivery, method, image id)] of those made.
-    An interruption waits for the targets' threads to finish their calls (with their
-    retries), then removes the images they made."""
-    made = {}
+class _Run:
+    """One release's upload into its targets, and their outcomes as they come."""
 
-    def create(delivery, method, finished=None):
+    def __init__(self, release):
+        self.release = release
+        self.started = time.monotonic()
+        self.outcomes = {}
+
+    def outcome(self, delivery):
+        return _outcome(self, delivery)
+
+    def begin(self, pending):
+        """The uploads of ``pending`` (delivery, method), their images (each after its
+        permission check) made in every target at once: [(delivery, TargetUpload)] of those
+        made. An interruption waits for the targets' threads to finish their calls (with
+        their retries), then aborts the uploads they began."""
+        begun = {}
+        if len(pending) == 1:
+            self._begin_one(begun, *pending[0])
+        elif pending:
+            # Events, not Thread.join: on Python 3.11 a join that an interruption cuts short
+            # can mark the thread stopped (bpo-45274), and the next join then returns at once
+            threads = []
+            try:
+                for delivery, method in pending:
+                    finished = threading.Event()
+                    threads.append((threading.Thread(
+                        target=self._begin_one, args=(begun, delivery, method, finished),
+                        daemon=True, name=f"imgsync-create-{delivery.target}"), finished))
+                    with self.outcome(delivery):   # fails its target
+                        threads[-1][0].start()
+                _wait(threads)
+            except BaseException:
+                _wait(threads)
+                for _, target_upload in list(begun.values()):
+                    target_upload.abort()
+                raise
+        return [begun[delivery.target] for delivery, _ in pending if delivery.target in begun]
+
+    def _begin_one(self, begun, delivery, method, finished=None):
         try:
-            with _outcome(outcomes, delivery, release, started):
-                made[delivery.target] = (delivery, method, delivery.uploader.create(
-                    release, delivery.name, delivery.image_id))
+            with self.outcome(delivery):
+                begun[delivery.target] = (delivery, delivery.uploader.begin(
+                    self.release, delivery.name, delivery.image_id, method))
         finally:
             if finished is not None:
                 finished.set()
 
-    if len(pending) == 1:
-        create(*pending[0])
-    elif pending:
-        # Events, not Thread.join: on Python 3.11 a join that an interruption cuts short
-        # can mark the thread stopped (bpo-45274), and the next join then returns at once
-        threads = []
+    def stream(self, begun, upstream, max_size, behind_timeout):
+        """Read upstream once into the targets' images (``begun``: delivery, TargetUpload)."""
+        workers, tee = [], None
         try:
-            for delivery, method in pending:
-                finished = threading.Event()
-                threads.append((threading.Thread(
-                    target=create, args=(delivery, method, finished), daemon=True,
-                    name=f"imgsync-create-{delivery.target}"), finished))
-                with _outcome(outcomes, delivery, release, started):   # fails its target
-                    threads[-1][0].start()
-            _wait(threads)
-        except BaseException:
-            _wait(threads)
-            for delivery, _, image_id in list(made.values()):
-                delivery.uploader.remove(image_id, delivery.name)
+            with upstream.open(self.release.url) as (chunks, length):
+                body = upload_mod.body(self.release, chunks, length, max_size)
+                tee = tee_mod.Tee(body, behind_timeout, length=stream.length_of(body))
+                for delivery, target_upload in begun:
+                    branch = tee.branch(delivery.target)
+                    worker = threading.Thread(
+                        target=self._deliver, args=(delivery, target_upload, branch, body),
+                        name=f"imgsync-upload-{delivery.target}", daemon=True)
+                    worker.start()
+                    workers.append((worker, branch))
+                tee.feed()
+        except BaseException as exc:
+            if tee is not None:
+                tee.abort(exc)   # no thread waits for data that will not come
+            for delivery, target_upload in begun[len(workers):]:   # no thread aborts these
+                target_upload.abort()
+                self.outcomes[delivery.target] = _error(exc, delivery)
+            if not isinstance(exc, Exception):   # interrupted: clean up, then stop
+                self._join(workers, begun)
+                raise
+        self._join(workers, begun)
+
+    def _deliver(self, delivery, target_upload, branch, body):
+        """One target's thread: send the branch's data, then prove and publish. An
+        interruption of the run reaches it through the branch and ends it quietly."""
+        try:
+            with self.outcome(delivery) as record:
+                with target_upload.aborting():
+                    try:
+                        target_upload.send(branch)
+                    finally:
+                        branch.closed.set()
+                    target_upload.finish(body.sent())
+                record(target_upload, body.bytes_read)
+        except BaseException as exc:  # the run's interruption: the main thread re-raises it
+            self.outcomes[delivery.target] = exceptions.ImgsyncError(f"interrupted ({exc!r})")
+
+    def _join(self, workers, begun):
+        """Wait for the targets' threads. One dropped for falling behind may be stuck
+        sending to its Glance: after DROP_GRACE seconds it is reported and its upload
+        aborted here, and the thread is left to fail on its own. On an interruption,
+        abort what the threads left."""
+        try:
+            for (worker, branch), (delivery, target_upload) in zip(workers, begun,
+                                                                    strict=False):
+                waited = 0.0
+                while worker.is_alive() and waited < DROP_GRACE:
+                    worker.join(_POLL)
+                    waited += _POLL if branch.dropped else 0
+                if worker.is_alive():
+                    self.outcomes[delivery.target] = branch.dropped
+                    target_upload.abort()
+        except BaseException:   # interrupted while waiting: abort what is not published
+            for delivery, target_upload in begun:
+                if not isinstance(self.outcomes.get(delivery.target), upload_mod.Uploaded):
+                    target_upload.abort()
             raise
-    return [made[delivery.target] for delivery, _ in pending if delivery.target in made]
 
 
 def _wait(threads):
@@ -100,97 +173,26 @@ def _wait(threads):
             finished.wait()
 
 
-def _stream(release, streamed, upstream, max_size, behind_timeout, outcomes, started):
-    """Read upstream once into the targets' images (``streamed``: delivery, method, id)."""
-    workers, tee = [], None
-    try:
-        with upstream.open(release.url) as (chunks, length):
-            body = upload_mod.body(release, chunks, length, max_size)
-            tee = tee_mod.Tee(body, behind_timeout, length=_length(body))
-            for delivery, method, image_id in streamed:
-                branch = tee.branch(delivery.target)
-                worker = threading.Thread(
-                    target=_deliver, name=f"imgsync-upload-{delivery.target}", daemon=True,
-                    args=(delivery, method, image_id, branch, body, outcomes, release,
-                          started))
-                worker.start()
-                workers.append((worker, branch))
-            tee.feed()
-    except BaseException as exc:
-        if tee is not None:
-            tee.abort(exc)   # no thread waits for data that will not come
-        for delivery, _, image_id in streamed[len(workers):]:   # no thread removes these
-            delivery.uploader.remove(image_id, delivery.name)
-            outcomes[delivery.target] = _error(exc, delivery)
-        if not isinstance(exc, Exception):   # interrupted: clean up, then stop
-            _join(workers, streamed, outcomes)
-            raise
-    _join(workers, streamed, outcomes)
-
-
-def _deliver(delivery, method, image_id, branch, body, outcomes, release, started):
-    """One target's thread: send the branch's data, then prove and publish. An
-    interruption of the run reaches it through the branch and ends it quietly."""
-    try:
-        _send(delivery, method, image_id, branch, body, outcomes, release, started)
-    except BaseException as exc:  # the run's interruption: the main thread re-raises it
-        outcomes[delivery.target] = exceptions.ImgsyncError(f"interrupted ({exc!r})")
-
-
-def _send(delivery, method, image_id, branch, body, outcomes, release, started):
-    with _outcome(outcomes, delivery, release, started) as record:
-        with delivery.uploader.removing(image_id, delivery.name):
-            try:
-                delivery.uploader.glance.upload(image_id, branch,
-                                                stage=method == "glance-direct")
-            finally:
-                branch.closed.set()
-            delivery.uploader.finish(image_id, method, body.sent(), release.min_disk)
-        record(image_id, body.bytes_read, method)
-
-
-def _join(workers, streamed, outcomes):
-    """Wait for the targets' threads. One dropped for falling behind may be stuck
-    sending to its Glance: after DROP_GRACE seconds it is reported and its image
-    removed here, and the thread is left to fail on its own. On an interruption,
-    remove what the threads left."""
-    try:
-        for (worker, branch), (delivery, _, image_id) in zip(workers, streamed, strict=False):
-            waited = 0.0
-            while worker.is_alive() and waited < DROP_GRACE:
-                worker.join(_POLL)
-                waited += _POLL if branch.dropped else 0
-            if worker.is_alive():
-                outcomes[delivery.target] = branch.dropped
-                delivery.uploader.remove(image_id, delivery.name)
-    except BaseException:   # interrupted while waiting: remove what is not published
-        for delivery, _, image_id in streamed:
-            if not isinstance(outcomes.get(delivery.target), upload_mod.Uploaded):
-                delivery.uploader.remove(image_id, delivery.name)
-        raise
-
-
 class _outcome:
     """Records a delivery's Uploaded (through the callable it yields) or its error."""
 
-    def __init__(self, outcomes, delivery, release, started):
-        self.outcomes, self.delivery, self.started = outcomes, delivery, started
-        self.distro = release.distro
+    def __init__(self, run, delivery):
+        self.run, self.delivery = run, delivery
 
     def __enter__(self):
         return self.record
 
-    def record(self, image_id, size, method):
-        seconds = time.monotonic() - self.started
+    def record(self, target_upload, size):
+        seconds = time.monotonic() - self.run.started
         LOG.info("%s: uploaded %s as image %s to %s (%d bytes in %.1f s, %s)",
-                 self.distro, self.delivery.name, image_id,
-                 self.delivery.target or "Glance", size, seconds, method)
-        self.outcomes[self.delivery.target] = upload_mod.Uploaded(image_id, size, method,
-                                                                  seconds)
+                 self.run.release.distro, self.delivery.name, target_upload.image_id,
+                 self.delivery.target or "Glance", size, seconds, target_upload.method)
+        self.run.outcomes[self.delivery.target] = upload_mod.Uploaded(
+            target_upload.image_id, size, target_upload.method, seconds)
 
     def __exit__(self, kind, exc, tb):
         if isinstance(exc, Exception):
-            self.outcomes[self.delivery.target] = _error(exc, self.delivery)
+            self.run.outcomes[self.delivery.target] = _error(exc, self.delivery)
             return True
         return False
 
@@ -201,10 +203,3 @@ def _error(exc, delivery):
     LOG.error("unexpected error uploading %s to %s", delivery.name, delivery.target,
               exc_info=exc)
     return exceptions.ImgsyncError(f"unexpected error: {exc!r}")
-
-
-def _length(body):
-    try:
-        return len(body)
-    except TypeError:
-        return None

@@ -6,6 +6,7 @@ from oslo_utils.imageutils import format_inspector
 
 from imgsync import exceptions
 from imgsync import proof
+from imgsync import stream
 
 
 class _Demote(logging.Filter):
@@ -32,7 +33,7 @@ NOT_FROM_HEADER = {
 """Disk formats whose inspection a bounded head of the data cannot complete: why."""
 
 
-class InspectingStream:
+class InspectingStream(stream.Body):
     """Feeds the data on its way to Glance to oslo.utils' format inspectors.
 
     The last piece is held back until the detected format equals the expected one
@@ -49,14 +50,9 @@ class InspectingStream:
         self.virtual_size = None
         """The virtual disk size the image's header declares, once it is verified."""
 
-    def __len__(self):
-        return len(self.source)
-
-    def __bool__(self):
-        return True
-
-    def __repr__(self):
-        return f"<InspectingStream {self.url}>"
+    @property
+    def length(self):
+        return stream.length_of(self.source)
 
     @property
     def bytes_read(self):
@@ -70,7 +66,7 @@ class InspectingStream:
         return proof.Sent(self.bytes_read, self.hexdigests(), self.expected_format,
                           self.virtual_size)
 
-    def __iter__(self):
+    def _read(self):
         wrapper = format_inspector.InspectWrapper(
             iter(self.source), expected_format=self.expected_format)
         held = None

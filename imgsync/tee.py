@@ -13,14 +13,16 @@ import threading
 import time
 
 from imgsync import exceptions
+from imgsync import stream
 
 _END = object()
 _POLL = 0.5
 """Seconds between looks at whether a full branch's reader stopped."""
 
 
-class Branch:
-    """What one consumer reads: the chunks, then the end or the producer's error."""
+class Branch(stream.Body):
+    """What one consumer reads: the chunks, then the end or the producer's error. Its
+    length is the body's; it computes no digests (the body does, once for all)."""
 
     def __init__(self, name, length, depth):
         self.name = name
@@ -33,15 +35,10 @@ class Branch:
         self.ended = False
         """Whether its end (or error) was handed to it."""
 
-    def __len__(self):
-        if self.length is None:
-            raise TypeError("length unknown")  # requests then sends chunked framing
-        return self.length
+    def __repr__(self):
+        return f"<Branch {self.name}>"
 
-    def __bool__(self):
-        return True
-
-    def __iter__(self):
+    def _read(self):
         try:
             while True:
                 item = self.queue.get()
@@ -49,6 +46,7 @@ class Branch:
                     return
                 if isinstance(item, BaseException):
                     raise item
+                self.bytes_read += len(item)
                 yield item
         finally:
             self.closed.set()

@@ -1,8 +1,9 @@
 """One target's part of an upload: create the image, and after the data, prove and publish.
 
 The image is created private, hidden and pending; it is published only once Glance holds
-what was verified (see imgsync.proof), and it is deleted if anything fails. Streaming
-the data, once for every target, is imgsync.fanout's.
+what was verified (see imgsync.proof), and it is deleted if anything fails. Uploader
+holds a target's settings and what it learnt during the run; TargetUpload is one
+release's upload into it. Streaming the data, once for every target, is imgsync.fanout's.
 """
 
 import contextlib
@@ -89,7 +90,12 @@ class Uploader:
                 raise
             self._permitted.add(key)
 
-    def create(self, release, name, image_id=None):
+    def begin(self, release, name, image_id, method):
+        """The upload of ``release`` by ``method`` (see method()) into a new image."""
+        return TargetUpload(self, release, name, self._create(release, name, image_id),
+                            method)
+
+    def _create(self, release, name, image_id):
         """A new private, hidden, pending image for ``release`` (after the permission
         check), with ``image_id`` when given (``same_image_id``): imgsync's own reservation
         of that id for this build is taken up again. Glance refusing the id otherwise
@@ -126,34 +132,69 @@ class Uploader:
              *([self.settings.managed_by_tag] if self.settings.managed_by_tag else []),
              *release.tags]))
 
-    def finish(self, image_id, method, sent, min_disk=0):
+    def _reserved_for(self, image_id, release):
+        """Whether ``image_id`` is imgsync's own empty reservation of ``release``."""
+        try:
+            image = self.glance.get(image_id)
+        except exceptions.GlanceError:
+            return False   # deleted, or another project's: taken
+        return (image.get("owner") == self.glance.project_id()
+                and image.get("imgsync.state") == record.RESERVED
+                and image.get("status") == "queued"
+                and (image.get("imgsync.distro"), image.get("imgsync.version"),
+                     image.get("architecture"))
+                == (release.distro, release.version, release.metadata.get("architecture")))
+
+
+class TargetUpload:
+    """One release's upload into one target, from its image's creation (Uploader.begin)
+    to its publication or its removal: what imgsync.fanout drives in each target."""
+
+    def __init__(self, uploader, release, name, image_id, method):
+        self.glance = uploader.glance
+        self.settings = uploader.settings
+        self.release = release
+        self.name = name
+        self.image_id = image_id
+        self.method = method
+
+    def send(self, body):
+        """Send the image's data, to the image itself or to its staging area."""
+        self.glance.upload(self.image_id, body, stage=self.method == "glance-direct")
+
+    def finish(self, sent):
         """After the data was sent: import it, wait for it, prove it and publish it, with a
         min_disk that holds the image as Glance stored it (converted or not)."""
-        if method == "glance-direct":
-            self.glance.start_import(image_id, method)
-        image = self.glance.wait_active(image_id, imported=method == "glance-direct")
-        record = proof.stored(image, sent, imported=method == "glance-direct")
-        self.glance.publish(image_id, self.settings.visibility, record, min_disk=scs.min_disk(
-            min_disk, image.get("size"), image.get("virtual_size"), sent.virtual_size))
+        imported = self.method == "glance-direct"
+        if imported:
+            self.glance.start_import(self.image_id, self.method)
+        image = self.glance.wait_active(self.image_id, imported=imported)
+        record = proof.stored(image, sent, imported=imported)
+        self.glance.publish(self.image_id, self.settings.visibility, record,
+                            min_disk=scs.min_disk(self.release.min_disk, image.get("size"),
+                                                  image.get("virtual_size"),
+                                                  sent.virtual_size))
 
-    def web_download(self, release, name, image_id=None):
+    def web_download(self):
         """Let Glance fetch the release itself; publish it only as imgsync.proof allows,
-        and once the head of what Glance stored passed the format inspection."""
-        image_id = self.create(release, name, image_id)
-        with self.removing(image_id, name):
-            self.glance.start_import(image_id, "web-download", uri=release.url)
-            image = self.glance.wait_active(image_id, imported=True)
+        and once the head of what Glance stored passed the format inspection: the size
+        Glance stored."""
+        release = self.release
+        with self.aborting():
+            self.glance.start_import(self.image_id, "web-download", uri=release.url)
+            image = self.glance.wait_active(self.image_id, imported=True)
             record = proof.web_download(image, release, self.settings.web_download_unverified)
-            record = {**record, **self._inspect_head(image, release)}
-            self.glance.publish(image_id, self.settings.visibility, record,
+            record = {**record, **self._inspect_head(image)}
+            self.glance.publish(self.image_id, self.settings.visibility, record,
                                 min_disk=scs.min_disk(release.min_disk, image.get("size"),
                                                       image.get("virtual_size")))
-        return image_id, image.get("size") or 0
+        return image.get("size") or 0
 
-    def _inspect_head(self, image, release):
+    def _inspect_head(self, image):
         """imgsync never saw the data Glance fetched: read back its head and inspect it,
         as the disk format Glance records (the release's, or that of Glance's conversion),
         while the image is still private, hidden and pending."""
+        release = self.release
         size, stored_format = image.get("size") or 0, image.get("disk_format")
         head = self.glance.read_head(image["id"], inspection.HEADER_BYTES)
         wanted = min(size, inspection.HEADER_BYTES)
@@ -170,8 +211,8 @@ class Uploader:
         return {"imgsync.inspected": "header", **converted}
 
     @contextlib.contextmanager
-    def removing(self, image_id, name):
-        """Delete the image if the block fails in any way (outside the handler, so the
+    def aborting(self):
+        """Abort the upload if the block fails in any way (outside the handler, so the
         log does not repeat the error)."""
         try:
             yield
@@ -179,48 +220,34 @@ class Uploader:
             failure = exc
         else:
             return
-        self.remove(image_id, name)
+        self.abort()
         raise failure
 
-    def _reserved_for(self, image_id, release):
-        """Whether ``image_id`` is imgsync's own empty reservation of ``release``."""
-        try:
-            image = self.glance.get(image_id)
-        except exceptions.GlanceError:
-            return False   # deleted, or another project's: taken
-        return (image.get("owner") == self.glance.project_id()
-                and image.get("imgsync.state") == record.RESERVED
-                and image.get("status") == "queued"
-                and (image.get("imgsync.distro"), image.get("imgsync.version"),
-                     image.get("architecture"))
-                == (release.distro, release.version, release.metadata.get("architecture")))
-
-    def remove(self, image_id, name):
-        """Delete an unfinished image; with ``same_image_id``, keep one that holds no data
+    def abort(self):
+        """Delete the unfinished image; with ``same_image_id``, keep one that holds no data
         (queued) as the reservation of its id instead: Glance never gives a deleted
         image's id again, and nobody else can create an image under a reserved id."""
-        if self.settings.same_image_id and self._reserve(image_id, name):
+        if self.settings.same_image_id and self._reserve():
             return
-        LOG.warning("removing unfinished image %s (%s)", image_id, name)
+        LOG.warning("removing unfinished image %s (%s)", self.image_id, self.name)
         try:
-            self.glance.delete(image_id)
+            self.glance.delete(self.image_id)
         except exceptions.GlanceError as exc:
-            LOG.error("could not remove image %s: %s", image_id, exc)
+            LOG.error("could not remove image %s: %s", self.image_id, exc)
 
-    def _reserve(self, image_id, name):
+    def _reserve(self):
         try:
-            if self.glance.get(image_id).get("status") != "queued":
+            if self.glance.get(self.image_id).get("status") != "queued":
                 return False
-            self.glance.patch(image_id, [
+            self.glance.patch(self.image_id, [
                 {"op": "replace", "path": "/imgsync.state", "value": record.RESERVED}],
-                f"keep image {image_id} as a reservation")
+                f"keep image {self.image_id} as a reservation")
         except exceptions.GlanceError as exc:
-            LOG.error("could not keep image %s as a reservation: %s", image_id, exc)
+            LOG.error("could not keep image %s as a reservation: %s", self.image_id, exc)
             return False
         LOG.warning("keeping unfinished image %s (%s), empty and private, as the reservation "
-                    "of its id (same_image_id)", image_id, name)
+                    "of its id (same_image_id)", self.image_id, self.name)
         return True
-
 
 def body(release, chunks, length, max_size):
     """Upstream's bytes, verified, decompressed where needed, and format-inspected (their
