@@ -12,6 +12,7 @@ import logging
 import time
 
 from imgsync import compression
+from imgsync import digests
 from imgsync import exceptions
 from imgsync import inspection
 from imgsync import permissions
@@ -62,7 +63,8 @@ class Uploader:
                 raise exceptions.ImgsyncError(
                     f"{release.url} is {release.compression}-compressed: Glance's web-download "
                     "cannot decompress it; use upload_method = auto")
-            if release.checksum_algo != "sha512" and not self.settings.web_download_unverified:
+            if (release.checksum_algo != digests.GLANCE_DEFAULT
+                    and not self.settings.web_download_unverified):
                 raise exceptions.ImgsyncError(
                     f"web-download of {release.url} cannot be verified: upstream publishes "
                     f"{release.checksum_algo}, Glance computes sha512 (set "

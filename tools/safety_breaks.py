@@ -21,8 +21,7 @@ MUTANTS = [
     ("format check disabled", "imgsync/inspection.py",
      "detected = wrapper.format\n", "return\n"),
     ("post-upload check skipped", "imgsync/upload.py",
-     'record = proof.stored(image, sent, imported=method == "glance-direct")',
-     "record = {}"),
+     "record = proof.stored(image, sent, imported=imported)", "record = {}"),
     ("always publish public", "imgsync/glance.py",
      '"path": "/visibility", "value": visibility},\n            {"op": "replace", '
      '"path": "/os_hidden"',
@@ -49,7 +48,7 @@ MUTANTS = [
     ("the end of a body drops queued data", "imgsync/tee.py",
      "            self._put(branch, _END)", "            branch._end(_END)"),
     ("a failing target not cleaned", "imgsync/upload.py",
-     "        self.remove(image_id, name)\n        raise failure", "        raise failure"),
+     "        self.abort()\n        raise failure", "        raise failure"),
     ("always exit 0", "imgsync/commands.py",
      "return EXIT_FAILED if any(r.action == executor.FAILED for r in results) else EXIT_OK",
      "return EXIT_OK"),
@@ -145,7 +144,7 @@ MUTANTS = [
      "                lock.release()"),
     # web-download inspected before it is published
     ("web-download head not inspected", "imgsync/upload.py",
-     "record = {**record, **self._inspect_head(image, release)}",
+     "record = {**record, **self._inspect_head(image)}",
      'record = {**record, "imgsync.inspected": "header"}'),
     ("head inspected by the expected format's inspector only", "imgsync/inspection.py",
      'if name == "raw":\n            continue',
@@ -206,6 +205,10 @@ MUTANTS = [
      "            os.unlink(temp)", "            pass"),
     ("an atomic write's file not synced", "imgsync/atomic.py",
      "            os.fsync(file.fileno())", "            pass"),
+    ("a body of unknown size given a length", "imgsync/stream.py",
+     'raise TypeError("length unknown")', "return 0"),
+    ("a body read twice", "imgsync/stream.py",
+     "        if self._started:\n", "        if False:\n"),
 ]
 survived = errors = 0
 only = sys.argv[1] if len(sys.argv) > 1 else ""
