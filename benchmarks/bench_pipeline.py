@@ -27,10 +27,10 @@ import requests
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from imgsync import compression  # noqa: E402
-from imgsync import inspection  # noqa: E402
-from imgsync import stream  # noqa: E402
-from imgsync import upstream  # noqa: E402
+from imgsync.pipeline import compression  # noqa: E402
+from imgsync.pipeline import inspection  # noqa: E402
+from imgsync.pipeline import stream  # noqa: E402
+from imgsync.upstream import http as upstream  # noqa: E402
 from tests.functional import mirror  # noqa: E402
 
 MIB = 1 << 20

@@ -9,14 +9,14 @@ import sys
 from oslo_config import cfg
 from oslo_log import log
 
-from imgsync import catalog
 from imgsync import conf as imgsync_conf
 from imgsync import config_check
-from imgsync import drivers as drivers_mod
 from imgsync import exceptions
 from imgsync import instances
 from imgsync import ordering
 from imgsync import redact
+from imgsync.ops import catalog
+from imgsync.upstream import drivers as drivers_mod
 
 LOG = log.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2

@@ -6,19 +6,19 @@ import time
 
 from oslo_log import log
 
-from imgsync import catalog
 from imgsync import exceptions
-from imgsync import executor
-from imgsync import glance as glance_mod
 from imgsync import instances
-from imgsync import locking
-from imgsync import metrics
-from imgsync import nova
 from imgsync import ordering
-from imgsync import plan
-from imgsync import record
-from imgsync import report
-from imgsync import sync
+from imgsync.engine import executor
+from imgsync.engine import plan
+from imgsync.engine import record
+from imgsync.engine import sync
+from imgsync.glance import client as glance_mod
+from imgsync.glance import nova
+from imgsync.ops import catalog
+from imgsync.ops import locking
+from imgsync.ops import metrics
+from imgsync.ops import report
 
 LOG = log.getLogger(__name__)
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -132,7 +132,7 @@ def _warn_foreign(foreign):
 def _locks(conf):
     """Per-driver locks: tooz's with [coordination] backend_url, else per-host files."""
     if conf.coordination.backend_url:
-        from imgsync import tooz_locks  # noqa: PLC0415 - tooz only where configured
+        from imgsync.ops import tooz_locks  # noqa: PLC0415 - tooz only where configured
         return tooz_locks.ToozLocks(conf.coordination.backend_url, conf.lock_timeout,
                                     conf.lock_stale_after)
     try:

@@ -1,6 +1,6 @@
 """imgsync's global configuration options, and the option types the drivers share.
 
-The drivers own the options of their groups (imgsync.drivers.options); imgsync.options
+The drivers own the options of their groups (imgsync.upstream.drivers.options); imgsync.options
 lists everything for the sample generator.
 """
 

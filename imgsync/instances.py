@@ -10,8 +10,8 @@ from oslo_config import cfg
 
 from imgsync import conf as imgsync_conf
 from imgsync import exceptions
-from imgsync import reserved
-from imgsync import upstream as upstream_mod
+from imgsync.glance import reserved
+from imgsync.upstream import http as upstream_mod
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 

@@ -10,8 +10,8 @@ from oslo_config import cfg
 from oslo_config import types
 
 from imgsync import conf as imgsync_conf
-from imgsync import drivers
-from imgsync.drivers import options as driver_options
+from imgsync.upstream import drivers
+from imgsync.upstream.drivers import options as driver_options
 
 COMMON_GROUP = "<driver>"
 

@@ -5,7 +5,7 @@ import re
 
 import yaml
 
-from imgsync import drivers as drivers_mod
+from imgsync.upstream import drivers as drivers_mod
 from tests import catalog_schema
 from tests.functional import mirror as mirror_mod
 

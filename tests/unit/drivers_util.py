@@ -3,7 +3,7 @@
 from oslo_config import cfg
 
 from imgsync import conf as imgsync_conf
-from imgsync import upstream
+from imgsync.upstream import http as upstream
 
 
 def listing(*names):

@@ -5,9 +5,9 @@ import stat
 
 import pytest
 
-from imgsync import atomic
-from imgsync import catalog
-from imgsync import metrics
+from imgsync.ops import atomic
+from imgsync.ops import catalog
+from imgsync.ops import metrics
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ import hashlib
 
 import pytest
 
-from imgsync import compression
-from imgsync import inspection
-from imgsync import stream
-from imgsync import tee as tee_mod
+from imgsync.pipeline import compression
+from imgsync.pipeline import inspection
+from imgsync.pipeline import stream
+from imgsync.pipeline import tee as tee_mod
 
 URL = "http://127.0.0.1/x.img"
 

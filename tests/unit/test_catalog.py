@@ -5,14 +5,14 @@ import pytest
 import yaml
 from oslo_config import cfg
 
-from imgsync import catalog
 from imgsync import cli
 from imgsync import conf as imgsync_conf
-from imgsync import drivers as drivers_mod
 from imgsync import ordering
-from imgsync import upstream
-from imgsync.drivers import base
-from imgsync.drivers import ubuntu
+from imgsync.ops import catalog
+from imgsync.upstream import drivers as drivers_mod
+from imgsync.upstream import http as upstream
+from imgsync.upstream.drivers import base
+from imgsync.upstream.drivers import ubuntu
 from tests import catalog_schema
 
 MIRROR = "http://mirror.example.org/ubuntu-cloud-images/"
@@ -149,7 +149,7 @@ def replace_fails(src, dst):
 def test_crash_leaves_old_file_and_no_temp_file(mirror, conf, tmp_path, monkeypatch,
                                                 target, fault):
     (tmp_path / "ubuntu.yml").write_text("---\nold: catalog\n")
-    monkeypatch.setattr(f"imgsync.catalog.{target}", fault)
+    monkeypatch.setattr(f"imgsync.ops.catalog.{target}", fault)
     with pytest.raises((RuntimeError, OSError)):
         write_upstream(conf, tmp_path)
     assert os.listdir(tmp_path) == ["ubuntu.yml"]

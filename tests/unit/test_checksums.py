@@ -1,7 +1,7 @@
 import pytest
 
-from imgsync import checksums
 from imgsync import exceptions
+from imgsync.upstream import checksums
 
 NOBLE_AMD64 = "ffe6203da54deeb6db5d2a98a83f9ec8e55f149d3f7ba622e1abe5fa966ee3d6"
 

@@ -1,6 +1,6 @@
-"""Tests that kill the surviving mutmut mutants of imgsync/checksums.py."""
+"""Tests that kill the surviving mutmut mutants of imgsync/upstream/checksums.py."""
 
-from imgsync import checksums
+from imgsync.upstream import checksums
 
 A64, B64, A128 = "a" * 64, "b" * 64, "a" * 128
 

@@ -3,8 +3,8 @@ import importlib.metadata
 import pytest
 
 from imgsync import cli
-from imgsync import glance as glance_mod
-from imgsync import sync as sync_mod
+from imgsync.engine import sync as sync_mod
+from imgsync.glance import client as glance_mod
 
 
 @pytest.fixture
@@ -230,8 +230,8 @@ def test_old_option_names_and_unused_instances_are_not_unknown(tmp_path, capsys)
 
 
 def test_a_skip_says_why_in_the_table():
-    from imgsync import executor
-    from imgsync import report
+    from imgsync.engine import executor
+    from imgsync.ops import report
     line = report.row(executor.Result("ubuntu", "skipped", "2", "x86_64", "U (2)", "i2",
                                       reason="needs the upload 3 (x86_64), which failed"))
     assert line.endswith("U (2) i2 (needs the upload 3 (x86_64), which failed)")
@@ -265,7 +265,7 @@ def test_a_run_imports_no_tooz_without_a_backend_and_no_tqdm_off_a_terminal():
     import subprocess
     import sys
     code = ("import sys, logging\n"
-            "from imgsync import cli, progress\n"
+            "from imgsync import cli\nfrom imgsync.pipeline import progress\n"
             "list(progress.track([b'x'], 1, 'label', logging.getLogger(), stream=None))\n"
             "print(sorted(m for m in ('tooz', 'tqdm') if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from imgsync import compression
 from imgsync import exceptions
-from imgsync import stream
+from imgsync.pipeline import compression
+from imgsync.pipeline import stream
 
 DATA = random.Random(7).randbytes(300_000) + bytes(700_000)
 COMPRESS = {"bz2": bz2.compress, "gz": gzip.compress, "xz": lzma.compress}

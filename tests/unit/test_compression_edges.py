@@ -1,11 +1,11 @@
-"""Tests that kill the surviving mutmut mutants of imgsync/compression.py."""
+"""Tests that kill the surviving mutmut mutants of imgsync/pipeline/compression.py."""
 
 import zlib
 
 import pytest
 
-from imgsync import compression
 from imgsync import exceptions
+from imgsync.pipeline import compression
 from tests.unit.test_compression import COMPRESS
 from tests.unit.test_compression import DATA
 from tests.unit.test_compression import chunked

@@ -9,9 +9,9 @@ from oslo_config import generator
 from stevedore import extension
 
 from imgsync import cli
-from imgsync import drivers
-from imgsync.drivers import base
-from imgsync.drivers import options as driver_options
+from imgsync.upstream import drivers
+from imgsync.upstream.drivers import base
+from imgsync.upstream.drivers import options as driver_options
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "etc/imgsync/imgsync.conf.sample"
@@ -87,7 +87,7 @@ def test_the_inherited_defaults_are_the_base_drivers():
 
 
 def test_conf_knows_no_driver():
-    """The drivers own their options: imgsync.conf imports nothing of imgsync.drivers."""
+    """The drivers own their options: imgsync.conf imports nothing of imgsync.upstream.drivers."""
     tree = ast.parse((ROOT / "imgsync/conf.py").read_text())
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
                 for alias in node.names} | {node.module for node in ast.walk(tree)

@@ -13,9 +13,9 @@ import pytest
 
 from imgsync import cli
 from imgsync import exceptions
-from imgsync import metrics
 from imgsync import redact
-from imgsync.executor import Result
+from imgsync.engine.executor import Result
+from imgsync.ops import metrics
 
 SECRET_URL = "https://user:secret@127.0.0.1/x"
 ROOT = str(pathlib.Path(redact.__file__).resolve().parents[1])
@@ -155,7 +155,7 @@ def test_the_metrics_file_is_never_read_through_a_symbolic_link(tmp_path, caplog
     target.write_bytes(SECRET_METRICS)
     path = tmp_path / "imgsync.prom"
     path.symlink_to(target)
-    with caplog.at_level(logging.WARNING, logger="imgsync.metrics"):
+    with caplog.at_level(logging.WARNING, logger="imgsync.ops.metrics"):
         metrics.write(path, [Result("debian", "uploaded", bytes=7)], 10.0, 40.0, ["debian"])
     written = path.read_text()
     assert "987654321" not in written and "s3cret" not in written
@@ -171,7 +171,7 @@ def test_a_previous_metrics_file_over_the_cap_is_ignored(tmp_path, caplog):
     path = tmp_path / "imgsync.prom"
     path.write_bytes(b"# padding\n" * (metrics.MAX_PREVIOUS // 10)
                      + b"imgsync_transferred_bytes_total 5\n")
-    with caplog.at_level(logging.WARNING, logger="imgsync.metrics"):
+    with caplog.at_level(logging.WARNING, logger="imgsync.ops.metrics"):
         metrics.write(path, [Result("debian", "uploaded", bytes=7)], 10.0, 40.0, ["debian"])
     assert "imgsync_transferred_bytes_total 7.0" in path.read_text()
     assert "larger than 1048576 bytes" in caplog.text

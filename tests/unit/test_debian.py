@@ -3,7 +3,7 @@ import datetime
 import pytest
 
 from imgsync import exceptions
-from imgsync.drivers import debian
+from imgsync.upstream.drivers import debian
 from tests.unit import drivers_util
 
 BASE = "http://127.0.0.1:8080/debian-cloud/"

@@ -25,8 +25,8 @@ import pytest
 import yaml
 
 from imgsync import conf as imgsync_conf
-from imgsync import drivers
 from imgsync import options as imgsync_options
+from imgsync.upstream import drivers
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

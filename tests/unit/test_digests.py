@@ -1,8 +1,8 @@
 """imgsync.digests: the one place that knows the algorithms."""
 
-from imgsync import checksums
 from imgsync import digests
-from imgsync.drivers import cirros
+from imgsync.upstream import checksums
+from imgsync.upstream.drivers import cirros
 
 
 def test_strength_orders_every_algorithm_and_unknown_ones_last():

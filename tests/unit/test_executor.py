@@ -5,10 +5,10 @@ import datetime
 import pytest
 
 from imgsync import exceptions
-from imgsync import executor
-from imgsync import plan
-from imgsync import record
-from imgsync import upload
+from imgsync.engine import executor
+from imgsync.engine import plan
+from imgsync.engine import record
+from imgsync.glance import upload
 from tests.unit import test_plan as plans
 
 

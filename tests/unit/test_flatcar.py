@@ -2,9 +2,9 @@ import datetime
 
 import pytest
 
-from imgsync import checksums
 from imgsync import exceptions
-from imgsync.drivers import flatcar
+from imgsync.upstream import checksums
+from imgsync.upstream.drivers import flatcar
 from tests.unit.drivers_util import listing
 from tests.unit.drivers_util import make_driver
 

@@ -3,7 +3,7 @@ import datetime
 import pytest
 
 from imgsync import exceptions
-from imgsync.drivers import generic
+from imgsync.upstream.drivers import generic
 from tests.unit.drivers_util import LAST_MODIFIED
 from tests.unit.drivers_util import listing
 from tests.unit.drivers_util import make_driver

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from imgsync import checksums
-from imgsync import glance
-from imgsync import listing
+from imgsync.glance import client as glance
+from imgsync.upstream import checksums
+from imgsync.upstream import listing
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LIMIT = 30
@@ -19,6 +19,9 @@ LIMIT = 30
 HEX = "'a' * 64"
 M = 1 << 20
 
+IMPORTS = {"checksums": "from imgsync.upstream import checksums",
+           "listing": "from imgsync.upstream import listing",
+           "glance": "from imgsync.glance import client as glance"}
 HOSTILE = {
     "gnu blanks inside a name": f"checksums.parse({HEX} + ' x' + ' ' * {M} + 'y')",
     "gnu blanks after a digest": f"checksums.parse({HEX} + ' ' * {M} + 'y')",
@@ -40,7 +43,7 @@ HOSTILE = {
 
 @pytest.mark.parametrize("call", HOSTILE.values(), ids=HOSTILE.keys())
 def test_a_hostile_document_is_parsed_in_linear_time(call):
-    code = f"from imgsync import {call.partition('.')[0]}\n{call}\n"
+    code = f"{IMPORTS[call.partition('.')[0]]}\n{call}\n"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.DEVNULL,
                    capture_output=True, timeout=LIMIT, check=True)
 

@@ -4,8 +4,8 @@ import datetime
 
 import pytest
 
-from imgsync import record
-from imgsync.drivers import base
+from imgsync.engine import record
+from imgsync.upstream.drivers import base
 
 
 def release(algo="sha256", checksum="a" * 64, version="0.6.3", arch="x86_64", unique=True):

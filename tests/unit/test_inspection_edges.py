@@ -1,4 +1,4 @@
-"""Tests that kill the surviving mutmut mutants of imgsync/inspection.py.
+"""Tests that kill the surviving mutmut mutants of imgsync/pipeline/inspection.py.
 
 InspectingStream has no unit test of its own (only tests/unit/test_upload.py goes through it).
 """
@@ -7,8 +7,8 @@ InspectingStream has no unit test of its own (only tests/unit/test_upload.py goe
 import pytest
 
 from imgsync import exceptions
-from imgsync import inspection
-from imgsync import proof
+from imgsync.pipeline import inspection
+from imgsync.pipeline import proof
 
 URL = "https://mirror.test/disk.img"
 

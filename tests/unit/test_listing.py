@@ -1,4 +1,4 @@
-from imgsync import listing
+from imgsync.upstream import listing
 
 
 def test_ubuntu_apache_listing_sample(sample):

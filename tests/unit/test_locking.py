@@ -11,9 +11,9 @@ from tooz import coordination
 
 from imgsync import cli
 from imgsync import exceptions
-from imgsync import glance as glance_mod
-from imgsync import locking
-from imgsync import tooz_locks
+from imgsync.glance import client as glance_mod
+from imgsync.ops import locking
+from imgsync.ops import tooz_locks
 
 
 @pytest.fixture

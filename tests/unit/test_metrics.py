@@ -5,10 +5,10 @@ import stat
 import pytest
 from prometheus_client import parser
 
-from imgsync import atomic
 from imgsync import exceptions
-from imgsync import metrics
-from imgsync.executor import Result
+from imgsync.engine.executor import Result
+from imgsync.ops import atomic
+from imgsync.ops import metrics
 
 SUCCESS, UP = "imgsync_last_success_timestamp_seconds", "imgsync_up"
 BYTES = "imgsync_transferred_bytes_total"
@@ -104,7 +104,7 @@ def test_previous_metrics_can_be_given(path):
                                       b"imgsync_transferred_bytes_total NaN\n"])
 def test_a_corrupt_previous_file_is_ignored(path, caplog, previous):
     path.write_bytes(previous)
-    with caplog.at_level(logging.WARNING, logger="imgsync.metrics"):
+    with caplog.at_level(logging.WARNING, logger="imgsync.ops.metrics"):
         got = run(path, [Result("debian", "uploaded", bytes=7)], 10.0, instances=["debian"])
     assert got[(BYTES, None, None)] == 7
     assert got[(UP, "debian", None)] == 1

@@ -5,11 +5,11 @@ import datetime
 import pytest
 import requests
 
-from imgsync import checksums
 from imgsync import exceptions
-from imgsync.drivers import cirros
-from imgsync.drivers import fedora
-from imgsync.drivers import opensuse
+from imgsync.upstream import checksums
+from imgsync.upstream.drivers import cirros
+from imgsync.upstream.drivers import fedora
+from imgsync.upstream.drivers import opensuse
 from tests.unit.drivers_util import LAST_MODIFIED
 from tests.unit.drivers_util import listing
 from tests.unit.drivers_util import make_driver

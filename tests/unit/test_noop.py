@@ -6,8 +6,8 @@ import types
 
 import pytest
 
-from imgsync import glance as glance_mod
-from imgsync import sync
+from imgsync.engine import sync
+from imgsync.glance import client as glance_mod
 from tests.unit import fake_glance
 from tests.unit import test_plan as plans
 

@@ -7,9 +7,9 @@ from keystoneauth1 import noauth
 from keystoneauth1 import session
 
 from imgsync import exceptions
-from imgsync import nova
-from imgsync import plan
-from imgsync import record
+from imgsync.engine import plan
+from imgsync.engine import record
+from imgsync.glance import nova
 
 NOVA = "http://127.0.0.1:8774/v2.1"
 

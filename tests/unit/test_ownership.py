@@ -3,7 +3,7 @@
 import pytest
 
 from imgsync import exceptions
-from imgsync import glance as glance_mod
+from imgsync.glance import client as glance_mod
 from tests.unit import fake_glance
 
 

@@ -4,8 +4,8 @@ import datetime
 
 import pytest
 
-from imgsync import plan
-from imgsync import record
+from imgsync.engine import plan
+from imgsync.engine import record
 
 NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.timezone.utc)
 

@@ -3,8 +3,8 @@
 import pytest
 
 from imgsync import exceptions
-from imgsync import glance as glance_mod
-from imgsync import permissions
+from imgsync.glance import client as glance_mod
+from imgsync.glance import permissions
 from tests.unit import fake_glance
 
 PROPERTIES = {"source": "imgsync", "imgsync.distro": "ubuntu-24.04", "os_distro": "ubuntu"}

@@ -5,10 +5,10 @@ import types
 
 import pytest
 
-from imgsync import plan
-from imgsync import record
-from imgsync import sync
-from imgsync.drivers import base
+from imgsync.engine import plan
+from imgsync.engine import record
+from imgsync.engine import sync
+from imgsync.upstream.drivers import base
 
 NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.timezone.utc)
 OLD = "2026-11-30T00:00:00Z"

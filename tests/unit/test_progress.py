@@ -9,7 +9,7 @@ import termios
 import pytest
 
 from imgsync import exceptions
-from imgsync import progress
+from imgsync.pipeline import progress
 
 LOG = logging.getLogger("tests.progress")
 CHUNKS = [b"a" * 1024, b"b" * 1024, b"c" * 1024]

@@ -1,8 +1,8 @@
 import pytest
 
 from imgsync import exceptions
-from imgsync import proof
-from imgsync.drivers import base
+from imgsync.pipeline import proof
+from imgsync.upstream.drivers import base
 
 SENT = proof.Sent(size=1000, digests={"sha256": "a" * 64, "sha512": "b" * 128},
                   disk_format="qcow2", virtual_size=8 << 30)

@@ -1,9 +1,10 @@
-"""Tests that kill the surviving mutmut mutants of imgsync/proof.py (error-message contents)."""
+"""Tests that kill the surviving mutmut mutants of imgsync/pipeline/proof.py (its
+error messages)."""
 
 import pytest
 
 from imgsync import exceptions
-from imgsync import proof
+from imgsync.pipeline import proof
 from tests.unit.test_proof import SENT
 from tests.unit.test_proof import release
 from tests.unit.test_proof import stored_image

@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from imgsync import executor
-from imgsync import metrics
-from imgsync import plan
-from imgsync import record
-from imgsync.record import Kind
+from imgsync.engine import executor
+from imgsync.engine import plan
+from imgsync.engine import record
+from imgsync.engine.record import Kind
+from imgsync.ops import metrics
 from tests.unit import test_identity
 
 QUEUED, ACTIVE, GONE = "queued", "active", "deactivated"

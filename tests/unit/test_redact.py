@@ -3,9 +3,9 @@ import logging
 
 import pytest
 
-from imgsync import record
 from imgsync import redact
-from imgsync.drivers import ubuntu
+from imgsync.engine import record
+from imgsync.upstream.drivers import ubuntu
 from tests.unit.drivers_util import make_driver
 
 
@@ -61,7 +61,7 @@ def test_tracebacks_are_masked_too(caplog):
 
 
 def test_a_site_without_an_official_url_stores_no_credentials():
-    from imgsync.drivers import generic
+    from imgsync.upstream.drivers import generic
     driver = make_driver(generic.Generic, "generic", "https://user:s3cret@vendor.test/os/",
                          display_name="Vendor", file_regex="x", checksum_url="SUMS")
     release = driver.release("x86_64", version="1", build_date=datetime.date(2024, 1, 1),

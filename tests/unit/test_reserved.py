@@ -2,7 +2,7 @@ import pytest
 
 from imgsync import cli
 from imgsync import exceptions
-from imgsync import reserved
+from imgsync.glance import reserved
 
 
 @pytest.mark.parametrize("key", [

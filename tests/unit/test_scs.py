@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from imgsync import drivers
-from imgsync import plan
-from imgsync import record
-from imgsync import scs
+from imgsync.engine import plan
+from imgsync.engine import record
+from imgsync.engine import scs
+from imgsync.upstream import drivers
 from tests.unit import drivers_util
 from tests.unit.test_plan import img
 from tests.unit.test_plan import rel

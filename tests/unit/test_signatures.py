@@ -8,11 +8,11 @@ import pytest
 
 from imgsync import cli
 from imgsync import exceptions
-from imgsync import signatures
-from imgsync.drivers import fedora
-from imgsync.drivers import flatcar
-from imgsync.drivers import opensuse
-from imgsync.drivers import ubuntu
+from imgsync.upstream import signatures
+from imgsync.upstream.drivers import fedora
+from imgsync.upstream.drivers import flatcar
+from imgsync.upstream.drivers import opensuse
+from imgsync.upstream.drivers import ubuntu
 from tests.unit import drivers_util
 
 SIGNED = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "signed"

@@ -3,7 +3,7 @@ import hashlib
 import pytest
 
 from imgsync import exceptions
-from imgsync import stream
+from imgsync.pipeline import stream
 
 DATA = [b"a" * 1000, b"b" * 1000, b"c" * 10]
 WHOLE = b"".join(DATA)

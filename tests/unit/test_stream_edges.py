@@ -1,11 +1,11 @@
-"""Tests that kill the surviving mutmut mutants of imgsync/stream.py."""
+"""Tests that kill the surviving mutmut mutants of imgsync/pipeline/stream.py."""
 
 import hashlib
 
 import pytest
 
 from imgsync import exceptions
-from imgsync import stream
+from imgsync.pipeline import stream
 
 DATA = [b"a" * 1000, b"b" * 1000, b"c" * 10]
 WHOLE = b"".join(DATA)

@@ -11,7 +11,7 @@ import requests
 from imgsync import cli
 from imgsync import commands
 from imgsync import exceptions
-from imgsync import glance as glance_mod
+from imgsync.glance import client as glance_mod
 from tests.unit import fake_glance
 
 AUTH = "http://keystone.test/v3"

@@ -7,9 +7,9 @@ import datetime
 import pytest
 
 from imgsync import exceptions
-from imgsync import plan
-from imgsync import trust
-from imgsync.drivers import base
+from imgsync.engine import plan
+from imgsync.upstream import trust
+from imgsync.upstream.drivers import base
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 12, 2, 12, 0, tzinfo=UTC)

@@ -10,8 +10,8 @@ import pysequoia
 import pytest
 
 from imgsync import exceptions
-from imgsync.drivers import flatcar
-from imgsync.drivers import ubuntu
+from imgsync.upstream.drivers import flatcar
+from imgsync.upstream.drivers import ubuntu
 from tests.unit import drivers_util
 from tests.unit.drivers_util import listing
 from tests.unit.test_flatcar import IMG

@@ -5,8 +5,8 @@ from oslo_config import cfg
 
 from imgsync import conf as imgsync_conf
 from imgsync import exceptions
-from imgsync import upstream
-from imgsync.drivers import ubuntu
+from imgsync.upstream import http as upstream
+from imgsync.upstream.drivers import ubuntu
 
 BASE = "http://127.0.0.1:8080/ubuntu-cloud-images/"
 SUM = "a" * 64

@@ -13,11 +13,11 @@ import subprocess
 import pytest
 
 from imgsync import exceptions
-from imgsync import fanout
-from imgsync import glance as glance_mod
-from imgsync import sync
-from imgsync import upload as upload_mod
-from imgsync.drivers import base
+from imgsync.engine import fanout
+from imgsync.engine import sync
+from imgsync.glance import client as glance_mod
+from imgsync.glance import upload as upload_mod
+from imgsync.upstream.drivers import base
 from tests.unit import fake_glance
 
 URL = "https://mirror.test/ubuntu/noble/ubuntu-24.04-server-cloudimg-amd64.img"

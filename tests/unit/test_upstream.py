@@ -5,7 +5,7 @@ import socket
 import pytest
 
 from imgsync import exceptions
-from imgsync import upstream as upstream_mod
+from imgsync.upstream import http as upstream_mod
 
 URL = "http://user:s3cret@mirror.test/x/SHA256SUMS"
 

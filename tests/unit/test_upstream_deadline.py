@@ -9,7 +9,7 @@ import time
 import pytest
 
 from imgsync import exceptions
-from imgsync import upstream as upstream_mod
+from imgsync.upstream import http as upstream_mod
 
 INTERVAL = 0.5
 """Seconds between two dripped bytes: far less than the socket timeout (http_timeout)."""

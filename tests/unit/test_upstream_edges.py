@@ -1,4 +1,4 @@
-"""Tests that kill the surviving mutmut mutants of imgsync/upstream.py.
+"""Tests that kill the surviving mutmut mutants of imgsync/upstream/http.py.
 
 requests_mock replaces the transport adapter, so the retry policy is checked on the
 adapter's Retry object; slow and stalled reads run on a fake clock.
@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from imgsync import exceptions
-from imgsync import upstream as upstream_mod
+from imgsync.upstream import http as upstream_mod
 
 URL = "http://user:s3cret@mirror.test/x/SHA256SUMS"
 SHOWN = "http://user:***@mirror.test/x/SHA256SUMS"

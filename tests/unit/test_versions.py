@@ -7,8 +7,8 @@ import pytest
 
 from imgsync import cli
 from imgsync import exceptions
-from imgsync import listing
-from imgsync.drivers import generic
+from imgsync.upstream import listing
+from imgsync.upstream.drivers import generic
 from tests.unit.drivers_util import make_driver
 
 BASE = "http://127.0.0.1:9/os/"

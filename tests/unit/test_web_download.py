@@ -8,11 +8,11 @@ import pytest
 import requests
 
 from imgsync import exceptions
-from imgsync import fanout
-from imgsync import glance as glance_mod
-from imgsync import inspection
-from imgsync import sync
-from imgsync import upload as upload_mod
+from imgsync.engine import fanout
+from imgsync.engine import sync
+from imgsync.glance import client as glance_mod
+from imgsync.glance import upload as upload_mod
+from imgsync.pipeline import inspection
 from tests.unit import fake_glance
 from tests.unit import test_upload
 

@@ -6,8 +6,8 @@ import types
 import pytest
 
 from imgsync import exceptions
-from imgsync import executor
-from imgsync import sync
+from imgsync.engine import executor
+from imgsync.engine import sync
 
 
 class Syncer:

@@ -1,0 +1,281 @@
+"""One sync run: for each instance, under its lock, plan from upstream and Glance, then
+apply the plan (or, with ``--dry-run``, report it)."""
+
+import concurrent.futures
+import dataclasses
+import datetime
+import logging
+import queue
+import threading
+import time
+import uuid
+
+from imgsync import exceptions
+from imgsync.engine import executor as executor_mod
+from imgsync.engine import fanout
+from imgsync.engine import plan as plan_mod
+from imgsync.engine import record
+from imgsync.glance import upload as upload_mod
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The run-wide choices of [DEFAULT]."""
+
+    prefix: str = ""
+    visibility: str = "public"
+    max_image_size: int = 64 << 30
+    upload_method: str = "auto"
+    web_download_unverified: bool = False
+    pending_grace_period: int = 7200
+    same_image_id: bool = False
+    behind_timeout: int = 30
+    managed_by_tag: str = "managed_by_imgsync"
+
+
+def policy(settings, conf):
+    """The planner's policy for an instance with options ``conf``."""
+    return plan_mod.Policy(prefix=settings.prefix,
+                           keep=max(conf.keep_versions, conf.versions),
+                           expire_action=conf.expire_action, latest_name=conf.latest_name,
+                           pending_grace_period=settings.pending_grace_period,
+                           allow_unsigned=conf.allow_signature_downgrade)
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """One Glance to sync into: ``name`` is its cloud or region (empty when it is the only
+    one), ``in_use`` optionally says whether servers there use an image. ``error``, when
+    set, says why it could not be reached at the start (it then has no ``glance``): each
+    instance fails there with it, and the other targets are synced."""
+
+    name: str
+    glance: object
+    in_use: object = None
+    error: str = ""
+
+
+class Syncer:
+    """Brings each instance's releases into every target Glance and rotates its old images
+    out. Each target is planned on its own; each release is downloaded once for all the
+    targets that lack it."""
+
+    def __init__(self, targets, settings, locks, dry_run=False):
+        self.targets = targets
+        self.settings = settings
+        self.locks = locks
+        self.dry_run = dry_run
+        up = [t for t in targets if not t.error]
+        self.uploaders = {t.name: upload_mod.Uploader(t.glance, settings) for t in up}
+        self.executors = {t.name: executor_mod.Executor(t.glance, t.name, dry_run=dry_run)
+                          for t in up}
+        self._listings = {}
+        self._ids = {}
+        self._listed = threading.Lock()
+
+    def _listing(self, target):
+        """All of imgsync's images in ``target`` by instance, listed once per run."""
+        with self._listed:
+            if target.name not in self._listings:
+                by_distro = {}
+                for image in target.glance.synced_images():
+                    by_distro.setdefault(image.get(record.DISTRO), []).append(image)
+                self._listings[target.name] = by_distro
+            return self._listings[target.name]
+
+    def plan(self, target, driver, releases):
+        """The plan of one instance in one target, from upstream's releases and its images.
+
+        A run lists each Glance once for all its instances; a plan that would change
+        anything is made again from a listing taken under the instance's lock, since
+        another run may have synced the instance meanwhile.
+        """
+        planned = self._plan(target, driver, releases,
+                             self._listing(target).get(driver.name, []))
+        if any(a.kind not in record.INFORMATIVE for a in planned.actions):
+            planned = self._plan(target, driver, releases,
+                                 target.glance.synced_images(driver.name))
+        for warning in planned.warnings:
+            LOG.warning("%s: %s", driver.name, warning)
+        if target.in_use:
+            return _mark_in_use(planned.actions, target.in_use)
+        return planned.actions
+
+    def _plan(self, target, driver, releases, images):
+        return plan_mod.plan(releases, images, target.glance.project_id(),
+                             policy(self.settings, driver.conf),
+                             datetime.datetime.now(datetime.timezone.utc))
+
+    def sync(self, driver, releases=None):
+        """Sync one instance under its lock; ``releases``, when given, are its releases
+        as fetched beforehand (a callable that returns or raises them)."""
+        with self.locks.hold(driver.name) as held:
+            if not held:
+                LOG.warning("%s: another imgsync run holds its lock; skipped", driver.name)
+                return [executor_mod.Result(driver.name, executor_mod.LOCKED)]
+            releases = releases() if releases else driver.releases()
+            plans, results = {}, []
+            for target in self.targets:
+                if target.error:
+                    results.append(executor_mod.Result(driver.name, executor_mod.FAILED,
+                                                       target=target.name, error=target.error))
+                    continue
+                planned, error = exceptions.attempt(self.plan, target, driver, releases)
+                if isinstance(error, exceptions.RefusedBuild):   # evidence against the
+                    LOG.error("%s: %s", driver.name, error)        # mirror: no target gets
+                    return [executor_mod.Result(driver.name, executor_mod.FAILED,  # anything
+                                                error=str(error))]
+                if error:
+                    where = f"{driver.name} in {target.name}" if target.name else driver.name
+                    LOG.error("%s: %s", where, error)
+                    results.append(executor_mod.Result(driver.name, executor_mod.FAILED,
+                                                       target=target.name, error=str(error)))
+                else:
+                    plans[target.name] = planned
+            uploads = {} if self.dry_run else self._upload(driver, plans)
+            for name, actions in plans.items():
+                results += self.executors[name].run(driver.name, actions, uploads.get(name, {}))
+            return results
+
+    def _upload(self, driver, plans):
+        """Each release that some targets lack, streamed once into all of them:
+        ``{target: {upload key: Uploaded or error}}``."""
+        wanted = {}
+        for name, actions in plans.items():
+            for action in actions:
+                if action.kind == record.Kind.UPLOAD:
+                    wanted.setdefault(action.key, (action.release, []))[1].append(
+                        fanout.Delivery(name, self.uploaders[name], action.name,
+                                        self._image_id(driver, action.release)))
+        outcomes = {name: {} for name in plans}
+        for key, (release, deliveries) in wanted.items():
+            done = fanout.upload(release, deliveries, driver.upstream,
+                                 self.settings.max_image_size, self.settings.behind_timeout)
+            for name, outcome in done.items():
+                outcomes[name][key] = outcome
+        return outcomes
+
+
+    def _image_id(self, driver, release):
+        """With ``same_image_id``, the id of this build in every target: that of its image
+        in a target that has it, else a random one (which nobody can take beforehand)."""
+        if not self.settings.same_image_id:
+            return None
+        key = (driver.name, release.version, release.metadata.get("architecture"))
+        with self._listed:
+            if key not in self._ids:
+                self._ids[key] = next(
+                    (image["id"] for target in self.targets
+                     for image in self._listings.get(target.name, {}).get(driver.name, [])
+                     if record.is_synced(image, release)), None) or str(uuid.uuid4())
+            return self._ids[key]
+
+
+def _mark_in_use(actions, in_use):
+    """Ask Nova about each image the plan expires; once it fails, ask no more."""
+    used = set()
+    for action in actions:
+        if action.kind in record.EXPIRES and action.image_id:
+            try:
+                if in_use(action.image_id):
+                    used.add(action.image_id)
+            except exceptions.NovaError as exc:
+                return plan_mod.mark_in_use(actions, used, doubt=str(exc))
+    return plan_mod.mark_in_use(actions, used)
+
+
+def run(drivers, syncer, workers=1, release_check_timeout=600):
+    """Sync each instance, up to ``workers`` at once; a failure is reported and the others
+    carry on. The results keep the order of ``drivers``. An instance whose upstream has
+    not told its releases ``release_check_timeout`` seconds after the start fails.
+
+    With one worker the instances run one after another in the main thread, so a SIGTERM
+    interrupts the upload under way and its image is removed; with more, a SIGTERM lets the running
+    instances finish (an image a SIGKILL leaves pending is cleaned by a later run).
+    """
+    fetched = _prefetch(drivers, release_check_timeout)
+    if workers == 1:
+        done = map(lambda d: _sync_one(d, syncer, fetched.get(d.name)), drivers)
+        return [result for results in done for result in results]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers,
+                                               thread_name_prefix="imgsync-instance") as pool:
+        futures = [pool.submit(_sync_one, driver, syncer, fetched.get(driver.name))
+                   for driver in drivers]
+        try:
+            return [result for future in futures for result in future.result()]
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+PREFETCH = 8
+"""Instances whose upstream is asked at once, before the syncs."""
+
+
+def _prefetch(drivers, timeout):
+    """Ask every instance's upstream for its releases at once, PREFETCH at a time: a run
+    that finds nothing new then costs about one upstream round trip, not one per instance.
+    Returns, by instance, a callable that returns the releases or raises what fetching
+    them raised, or an UpstreamError once ``timeout`` seconds from now have passed
+    without them. The fetching threads are daemons: a hung upstream holds only its own
+    thread, never the run or the process's exit."""
+    deadline = time.monotonic() + timeout
+    pending = queue.SimpleQueue()
+    fetches = {}
+    for driver in drivers:
+        fetches[driver.name] = _Fetch(driver, deadline, timeout)
+        pending.put(fetches[driver.name])
+    for number in range(min(PREFETCH, len(drivers))):
+        threading.Thread(target=_fetch_all, args=(pending,), daemon=True,
+                         name=f"imgsync-check-{number}").start()
+    return fetches
+
+
+def _fetch_all(pending):
+    while True:
+        try:
+            fetch = pending.get_nowait()
+        except queue.Empty:
+            return
+        fetch.run()
+
+
+class _Fetch:
+    """One instance's releases, fetched by a prefetch thread; calling it waits for them
+    until the run's deadline."""
+
+    def __init__(self, driver, deadline, timeout):
+        self.driver, self.deadline, self.timeout = driver, deadline, timeout
+        self.done = threading.Event()
+        self.releases = self.error = None
+
+    def run(self):
+        try:
+            self.releases = self.driver.releases()
+        except BaseException as exc:   # raised by the instance's own sync, as it would be
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def __call__(self):
+        if not self.done.wait(max(0.0, self.deadline - time.monotonic())):
+            raise exceptions.UpstreamError(
+                f"the upstream of {self.driver.name} has not told its releases within "
+                f"{self.timeout} s (release_check_timeout)")
+        if self.error is not None:
+            raise self.error
+        return self.releases
+
+
+def _sync_one(driver, syncer, releases=None):
+    try:
+        return syncer.sync(driver, releases)
+    except exceptions.ImgsyncError as exc:
+        error = str(exc)
+    except Exception as exc:  # a driver bug must not stop the other drivers
+        LOG.exception("%s: unexpected error", driver.name)
+        error = f"unexpected error: {exc!r}"
+    LOG.error("%s: %s", driver.name, error)   # logged outside the handler: one summary
+    return [executor_mod.Result(driver.name, executor_mod.FAILED, error=error)]

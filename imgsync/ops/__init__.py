@@ -1,0 +1,1 @@
+"""The operator's side: reports, metrics, catalogs and locks."""

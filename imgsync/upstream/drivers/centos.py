@@ -1,0 +1,52 @@
+"""CentOS Stream GenericCloud images from cloud.centos.org: ``<N>-stream/<arch>/images/``.
+
+One flat directory holds every compose and the ``-latest`` aliases; its CHECKSUM is
+BSD style (``SHA256 (name) = hash``) with ``# name: N bytes`` comments. The newest
+build is the highest compose id (``YYYYMMDD.n``), which is the version; the build
+date is the compose's date (not the later Last-Modified). The image is the plain
+``CentOS-Stream-GenericCloud-<N>-...`` one, which boots with BIOS, Nova's default;
+the ``GenericCloud-x86_64-`` one is UEFI-only and not taken.
+"""
+
+import re
+
+from imgsync import exceptions
+from imgsync.upstream import checksums
+from imgsync.upstream.drivers import dated
+from imgsync.upstream.drivers import el
+from imgsync.upstream.drivers import helpers
+
+
+class CentOSStreamDriver(el.EnterpriseLinuxDriver):
+    """CentOS Stream ``GenericCloud`` qcow2."""
+
+    family = "centos"
+    upstream_url = "https://cloud.centos.org/centos/"
+    image_description = "https://www.centos.org/centos-stream/"
+    replace_frequency = "monthly"
+
+    def arch_releases(self, arch, upstream_arch):
+        url = f"{self.base_url}{self.major}-stream/{upstream_arch}/images/"
+        sums_url = f"{url}CHECKSUM"
+        sums = checksums.parse(self.upstream.get_text(sums_url), sums_url)
+        pattern = re.compile(rf"CentOS-Stream-GenericCloud-{self.major}-(?P<version>\d{{8}}\.\d+)"
+                             rf"\.{re.escape(upstream_arch)}\.qcow2")
+        files = dated.newest_first(sums, pattern)
+        if not files:
+            raise exceptions.LayoutError(sums_url, f"composes like {pattern.pattern}",
+                                         ", ".join(list(sums)[:5]) or "no checksum lines")
+        return dated.from_files(self, arch, url, files, sums.__getitem__, sums_url)
+
+
+class CentOSStream9(CentOSStreamDriver):
+    major = "9"
+    display_name = "CentOS Stream 9"
+    metadata = helpers.metadata("centos", "9", "cloud-user")
+    provided_until = "2027-05-31"
+
+
+class CentOSStream10(CentOSStreamDriver):
+    major = "10"
+    display_name = "CentOS Stream 10"
+    metadata = helpers.metadata("centos", "10", "cloud-user")
+    provided_until = "2030-01-01"
