@@ -96,7 +96,7 @@ MUTANTS = [
     ("control characters kept in listings", "imgsync/upstream/listing.py",
      "    if _CONTROL.search(path):\n        return None\n", ""),
     # one target down is one target failed
-    ("a target down stops the run", "imgsync/commands.py",
+    ("a target down stops the run", "imgsync/targets.py",
      "                if not several:\n                    raise\n", "                raise\n"),
     ("a target down reported by no instance", "imgsync/engine/sync.py",
      "                if target.error:\n                    results.append(",

@@ -85,6 +85,10 @@ class Syncer:
                 self._listings[target.name] = by_distro
             return self._listings[target.name]
 
+    def images(self, target, driver):
+        """imgsync's images of one instance in ``target``, from the run's listing."""
+        return self._listing(target).get(driver.name, [])
+
     def plan(self, target, driver, releases):
         """The plan of one instance in one target, from upstream's releases and its images.
 

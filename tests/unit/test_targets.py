@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from imgsync import cli
-from imgsync import commands
 from imgsync import exceptions
+from imgsync import targets as targets_mod
 from imgsync.glance import client as glance_mod
 from tests.unit import fake_glance
 
@@ -267,7 +267,7 @@ class Held:
 def test_a_target_down_exits_1_even_when_no_instance_got_to_it(run, regions, requests_mock,
                                                                qcow2, monkeypatch):
     upstream(requests_mock, qcow2)
-    monkeypatch.setattr(commands, "_locks", lambda conf: Held())
+    monkeypatch.setattr(targets_mod, "locks", lambda conf: Held())
     code, out, err = run(CONFIG + "[glance]\nregion_names = RegionOne,RegionDead\n",
                          "sync", "--format", "json")
     assert {r["action"] for r in json.loads(out)["results"]} == {"locked"}
