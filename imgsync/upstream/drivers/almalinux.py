@@ -39,7 +39,8 @@ class AlmaLinuxDriver(el.EnterpriseLinuxDriver):
     def arch_releases(self, arch, upstream_arch):
         url = f"{self.base_url}{self.major}/cloud/{upstream_arch}/images/"
         sums_url = f"{url}CHECKSUM"
-        sums = checksums.parse(self.signed_text(sums_url), sums_url)
+        document = self.signed_text(sums_url)
+        sums = checksums.parse(document.text, sums_url)
         prefix = f"AlmaLinux-{self.major}-GenericCloud-"
         pattern = re.compile(rf"{re.escape(prefix)}(?P<version>{self.major}\.\d+-\d{{8}}"
                              rf"(?:\.\d+)?)\.{re.escape(upstream_arch)}\.qcow2")
@@ -50,7 +51,8 @@ class AlmaLinuxDriver(el.EnterpriseLinuxDriver):
         alias = f"{prefix}latest.{upstream_arch}.qcow2"
         current = dated.from_alias(files, helpers.lookup(sums, alias, sums_url),
                                    sums.__getitem__, alias, sums_url)
-        return dated.from_files(self, arch, url, current, sums.__getitem__, sums_url)
+        return dated.from_files(self, arch, url, current, sums.__getitem__, sums_url,
+                                document.signed)
 
 
 class AlmaLinux8(AlmaLinuxDriver):

@@ -61,6 +61,14 @@ class Release:
         return None if mirror == self.official_url else mirror
 
 
+@dataclasses.dataclass(frozen=True)
+class Document:
+    """The text of an upstream file as it may be used, and who signed it (None: unsigned)."""
+
+    text: str
+    signed: signatures.Signed | None = None
+
+
 def sort_releases(releases):
     """Releases newest first across architectures: by build date, then build id."""
     return sorted(releases, key=lambda r: (r.build_date, ordering.natural_key(r.version)),
@@ -111,8 +119,6 @@ class Driver:
         self.upstream = upstream
         self.properties = properties or {}
         """Properties for every image ([DEFAULT] properties)."""
-        self._signers = {}
-        """Checksum URL to the signatures.Signed of it."""
         self._keyring = None
 
     @classmethod
@@ -156,11 +162,10 @@ class Driver:
         return self._keyring
 
     def signed_text(self, url):
-        """A checksum file's text, verified as ``signature`` asks; the signer is noted for
-        the releases whose ``checksum_url`` is ``url``."""
+        """A checksum file, verified as ``signature`` asks: a Document, its signer with it."""
         policy = self.conf.signature
         if policy == "off" or self.signature_style is None:
-            return self.upstream.get_text(url)
+            return Document(self.upstream.get_text(url))
         if self.signature_style == "clearsigned copy":
             try:
                 document = self.upstream.get_bytes(url + ".asc")
@@ -168,30 +173,29 @@ class Driver:
                 if exc.status != 404 or policy == "required":
                     raise
                 self.unsigned(url, "no clear-signed .asc copy beside it")
-                return self.upstream.get_text(url)
-            return self._clearsigned(document, url + ".asc", url)
+                return Document(self.upstream.get_text(url))
+            return self._clearsigned(document, url + ".asc")
         data = self.upstream.get_bytes(url)
         if self.signature_style == "clearsigned":
             if signatures.is_clearsigned(data):
-                return self._clearsigned(data, url, url)
+                return self._clearsigned(data, url)
             if policy == "required":
                 raise exceptions.SignatureError(
                     f"{redact.url(url)} is not signed (signature = required)")
             self.unsigned(url, "not clear-signed")
-            return data.decode("utf-8", "replace")
+            return Document(data.decode("utf-8", "replace"))
         for suffix in self.signature_suffixes:
             signature = self.upstream.get_published(url + suffix)
             if signature is None:
                 continue
-            self._signers[url] = signatures.verify_detached(
-                data, signature, self.keyring(), url, url + suffix)
-            return data.decode("utf-8", "replace")
+            return Document(data.decode("utf-8", "replace"), signatures.verify_detached(
+                data, signature, self.keyring(), url, url + suffix))
         if policy == "required":
             raise exceptions.SignatureError(
                 f"{redact.url(url)}: no signature ({' or '.join(self.signature_suffixes)}) "
                 "beside it (signature = required)")
         self.unsigned(url, f"no {' or '.join(self.signature_suffixes)} beside it")
-        return data.decode("utf-8", "replace")
+        return Document(data.decode("utf-8", "replace"))
 
     def unsigned(self, url, why):
         """Warn, every time, that ``url`` is used unsigned under ``if-published``."""
@@ -199,19 +203,18 @@ class Driver:
                     "if-published", self.name, redact.url(url), why, self.name)
 
     def published_sums(self, url):
-        """The checksum file at ``url``, its signature checked, parsed; None when upstream
-        has no such file (404)."""
+        """The checksum file at ``url``, its signature checked, parsed, with its signer:
+        ``(sums, Signed or None)``; None when upstream has no such file (404)."""
         try:
-            return checksums.parse(self.signed_text(url), url)
+            document = self.signed_text(url)
         except exceptions.UpstreamError as exc:
             if exc.status == 404:
                 return None
             raise
+        return checksums.parse(document.text, url), document.signed
 
-    def _clearsigned(self, document, signed_url, url):
-        text, self._signers[url] = signatures.verify_clearsigned(
-            document, self.keyring(), signed_url)
-        return text
+    def _clearsigned(self, document, signed_url):
+        return Document(*signatures.verify_clearsigned(document, self.keyring(), signed_url))
 
     def releases(self):
         """The newest ``versions`` releases of each configured architecture, newest first.
@@ -260,12 +263,13 @@ class Driver:
                 url.encode("unicode_escape").decode("ascii"),
                 "a version of at most 128 letters, digits and '._+~-'", ascii(version))
 
-    def release(self, architecture, metadata=None, **fields):
+    def release(self, architecture, metadata=None, signed=None, **fields):
         """Build a Release with this driver's defaults and the operator's overrides.
 
         ``architecture`` is the libosinfo name; images of other architectures than
         x86_64 carry it in their display name. ``metadata`` adds properties known
-        only per build (e.g. Fedora's os_version); the operator's still win.
+        only per build (e.g. Fedora's os_version); the operator's still win. ``signed``
+        is the signatures.Signed of the checksum file, as the Document of it says.
         """
         if fields["version"]:   # empty only in catalog's template, which names no build
             self.check_version(fields["version"], fields["url"])
@@ -281,7 +285,6 @@ class Driver:
         patchlevel = fields["version"] and self.patchlevel(fields["version"])
         if patchlevel:
             metadata.setdefault("patchlevel", patchlevel)
-        signed = self._signers.get(fields.get("checksum_url"))
         display_name = self.display_name
         if architecture != "x86_64":
             display_name += f" {architecture}"

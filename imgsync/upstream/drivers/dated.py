@@ -76,11 +76,12 @@ def from_build_dirs(driver, listing_url, builds, sums_name, filenames):
         if all(len(releases) == wanted for releases in found.values()):
             break
         sums_url = f"{listing_url}{build.entry}{sums_name}"
-        sums = driver.published_sums(sums_url)
-        if sums is None:
+        published = driver.published_sums(sums_url)
+        if published is None:
             LOG.warning("%s: skipping build %s, its %s is missing (HTTP 404): not yet "
                         "complete or pruned", driver.name, build.build_id, sums_name)
             continue
+        sums, signed = published
         if not sums:
             raise exceptions.LayoutError(sums_url, f"{sums_name} checksum lines",
                                          "none (an error page?)")
@@ -96,7 +97,7 @@ def from_build_dirs(driver, listing_url, builds, sums_name, filenames):
             found[arch].append(driver.release(
                 architecture=arch, version=build.version, build_date=build.date,
                 url=f"{listing_url}{build.entry}{filename}", checksum_algo=algo,
-                checksum=digest, checksum_url=sums_url))
+                checksum=digest, checksum_url=sums_url, signed=signed))
     for arch, releases in found.items():
         if not releases:
             raise exceptions.LayoutError(
@@ -105,13 +106,14 @@ def from_build_dirs(driver, listing_url, builds, sums_name, filenames):
     return base.sort_releases(r for releases in found.values() for r in releases)
 
 
-def from_files(driver, arch, url, files, checksum_of, sums_url):
+def from_files(driver, arch, url, files, checksum_of, sums_url, signed=None):
     """Releases of the ``versions`` newest dated files (``newest_first`` output) in ``url``,
-    whose checksums ``sums_url`` published."""
+    whose checksums ``sums_url`` published (signed as ``signed`` says)."""
     releases = []
     for version, name in files[:driver.conf.versions]:
         algo, digest = checksum_of(name)
         releases.append(driver.release(
             architecture=arch, version=version, build_date=build_date(version, url),
-            url=url + name, checksum_algo=algo, checksum=digest, checksum_url=sums_url))
+            url=url + name, checksum_algo=algo, checksum=digest, checksum_url=sums_url,
+            signed=signed))
     return releases

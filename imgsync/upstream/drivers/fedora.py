@@ -95,7 +95,8 @@ class Fedora(base.Driver):
                         number, arch, images_url)
             return None
         sums_url = images_url + sorted(sums_names, key=ordering.natural_key)[-1]
-        sums = checksums.parse(self.signed_text(sums_url), sums_url)
+        document = self.signed_text(sums_url)
+        sums = checksums.parse(document.text, sums_url)
         pattern = image_pattern(number, arch)
         images = [(m["c1"] or m["c2"], name) for name in sums if (m := pattern.match(name))]
         if not images:
@@ -107,4 +108,5 @@ class Fedora(base.Driver):
         return self.release(
             architecture=arch, metadata={"os_version": number}, version=f"{number}-{compose}",
             build_date=self.upstream.last_modified(url), url=url, checksum_algo=algo,
-            checksum=digest, checksum_url=sums_url, build_date_from_version=False)
+            checksum=digest, checksum_url=sums_url, build_date_from_version=False,
+            signed=document.signed)

@@ -187,7 +187,8 @@ class FlatcarDriver(base.Driver):
                 continue
             name, compression = chosen
             digests_url = f"{version_url}{name}.DIGESTS"
-            sha512 = checksums.parse_digests(self.signed_text(digests_url)).get("sha512")
+            document = self.signed_text(digests_url)
+            sha512 = checksums.parse_digests(document.text).get("sha512")
             algo, digest = helpers.lookup(
                 {n: ("sha512", d) for n, d in (sha512 or {}).items()}, name,
                 f"{digests_url} (# SHA512 HASH block)")
@@ -195,7 +196,7 @@ class FlatcarDriver(base.Driver):
                 architecture=arch, metadata={"os_version": version}, version=version,
                 build_date=build_date, url=f"{version_url}{name}", checksum_algo=algo,
                 checksum=digest, compression=compression, checksum_url=digests_url,
-                build_date_from_version=claimed))
+                build_date_from_version=claimed, signed=document.signed))
         return releases
 
     def _files(self):

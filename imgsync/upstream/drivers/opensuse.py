@@ -66,12 +66,13 @@ class LeapDriver(base.Driver):
                                              ", ".join(entries[:10]) or "no entries")
             for build, name in builds[:self.conf.versions]:
                 sums_url = f"{url}{name}.sha256"
-                algo, digest = single_sha256(self.signed_text(sums_url), name, sums_url)
+                document = self.signed_text(sums_url)
+                algo, digest = single_sha256(document.text, name, sums_url)
                 found.append(self.release(
                     architecture=arch, version=build,
                     build_date=self.upstream.last_modified(url + name), url=url + name,
                     checksum_algo=algo, checksum=digest, checksum_url=sums_url,
-                    build_date_from_version=False))
+                    build_date_from_version=False, signed=document.signed))
         return sorted(found, key=lambda r: ordering.natural_key(r.version), reverse=True)
 
 

@@ -60,7 +60,7 @@ class RockyDriver(el.EnterpriseLinuxDriver):
                              rf"\.{re.escape(upstream_arch)}\.qcow2")
         alias = f"{prefix}.latest.{upstream_arch}.qcow2"
         combined_url = f"{url}CHECKSUM"
-        combined = self.published_sums(combined_url)
+        combined, signed = self.published_sums(combined_url) or ({}, None)
         if not combined and self.conf.signature == "required":
             raise exceptions.SignatureError(
                 f"{redact.url(combined_url)} is missing or empty, and only it is signed "
@@ -86,7 +86,7 @@ class RockyDriver(el.EnterpriseLinuxDriver):
                                          ", ".join(list(names)[:10]) or "no entries")
         alias_checksum = checksum_of(alias) if alias in names else None
         current = dated.from_alias(files, alias_checksum, checksum_of, alias, url)
-        return dated.from_files(self, arch, url, current, checksum_of, sums_url)
+        return dated.from_files(self, arch, url, current, checksum_of, sums_url, signed)
 
 
 class Rocky8(RockyDriver):
