@@ -210,6 +210,13 @@ MUTANTS = [
      'raise TypeError("length unknown")', "return 0"),
     ("a body read twice", "imgsync/pipeline/stream.py",
      "        if self._started:\n", "        if False:\n"),
+    ("a clear-signed file's trailing data accepted", "imgsync/upstream/signatures.py",
+     "if start < 0 or end < len(END_SIGNATURE) or document[end:].strip():",
+     "if start < 0 or end < len(END_SIGNATURE):"),
+    ("the newest of a key's signatures taken as the time", "imgsync/upstream/signatures.py",
+     "        return min(times)", "        return max(times)"),
+    ("a reservation's id drawn anew", "imgsync/engine/sync.py",
+     "None) or next(reserved, None) or str(uuid.uuid4())", "None) or str(uuid.uuid4())"),
 ]
 survived = errors = 0
 only = sys.argv[1] if len(sys.argv) > 1 else ""

@@ -247,13 +247,17 @@ def _clean_pending(images, policy, now, warnings):
 
 def _clean_reserved(images, releases):
     """Delete the reservations (same_image_id) of builds upstream no longer offers: only
-    an upload of one of ``releases`` can still take one up."""
+    an upload of one of ``releases`` can still take one up; and those that are no longer
+    empty (an import Glance went on with after imgsync gave up): none can be taken up."""
     offered = {(r.version, r.metadata.get("architecture") or "") for r in releases}
     return [Action(Kind.CLEAN, image.get(record.VERSION, "-"), image.get("architecture") or "",
                    image["name"], image["id"],
-                   reason="reserved the id of a build upstream no longer offers")
+                   reason="reserved the id of a build upstream no longer offers"
+                   if image.get("status") == "queued" else
+                   f"a reservation that is no longer empty ({image.get('status')})")
             for image in images if record.is_reserved(image)
-            and (image.get(record.VERSION), image.get("architecture") or "") not in offered]
+            and ((image.get(record.VERSION), image.get("architecture") or "") not in offered
+                 or image.get("status") != "queued")]
 
 
 def _started_at(image, warnings):

@@ -164,16 +164,22 @@ class Syncer:
 
     def _image_id(self, driver, release):
         """With ``same_image_id``, the id of this build in every target: that of its image
-        in a target that has it, else a random one (which nobody can take beforehand)."""
+        in a target that has it, else that of imgsync's reservation of it (every target
+        failed before), else a random one (which nobody can take beforehand)."""
         if not self.settings.same_image_id:
             return None
-        key = (driver.name, release.version, release.metadata.get("architecture"))
+        arch = release.metadata.get("architecture")
+        key = (driver.name, release.version, arch)
         with self._listed:
             if key not in self._ids:
+                images = [image for target in self.targets
+                          for image in self._listings.get(target.name, {}).get(driver.name, [])]
+                reserved = (image["id"] for image in images if record.is_reserved(image)
+                            and (image.get(record.VERSION), image.get("architecture"))
+                            == (release.version, arch))
                 self._ids[key] = next(
-                    (image["id"] for target in self.targets
-                     for image in self._listings.get(target.name, {}).get(driver.name, [])
-                     if record.is_synced(image, release)), None) or str(uuid.uuid4())
+                    (image["id"] for image in images if record.is_synced(image, release)),
+                    None) or next(reserved, None) or str(uuid.uuid4())
             return self._ids[key]
 
 

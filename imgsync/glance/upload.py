@@ -110,7 +110,10 @@ class Uploader:
                                       image_id=image_id, tags=self.tags(release))
         except exceptions.GlanceError as exc:
             if image_id and exc.status == 409 and self._reserved_for(image_id, release):
-                self.glance.patch(image_id, [
+                self.glance.patch(image_id, [   # this run's record: the bytes may differ
+                    *({"op": "add", "path": f"/{key}", "value": value}
+                      for key, value in record.properties(release).items()),
+                    {"op": "replace", "path": "/tags", "value": self.tags(release)},
                     {"op": "replace", "path": "/name", "value": name},
                     {"op": "replace", "path": "/imgsync.state", "value": record.PENDING},
                     {"op": "add", "path": "/imgsync.started_at",

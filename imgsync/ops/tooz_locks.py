@@ -225,8 +225,8 @@ class ToozLocks:
         if not held:
             yield False
             return
-        self._record(name, time.time())
         try:
+            self._record(name, time.time())   # inside: whatever it raises, the lock is freed
             yield True
         finally:
             try:

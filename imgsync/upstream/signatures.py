@@ -28,6 +28,7 @@ from imgsync import redact
 
 KEYS_DIR = pathlib.Path(__file__).parent / "keys"
 CLEARSIGNED = b"-----BEGIN PGP SIGNED MESSAGE-----"
+END_SIGNATURE = b"-----END PGP SIGNATURE-----"
 GPGV_TIMEOUT = 60
 _VALIDSIG = re.compile(rb"^\[GNUPG:\] VALIDSIG \S+ \S+ (\S+) (?:\S+ ){6}(\S+)$", re.M)
 """gpgv's status line for a good signature: the signature's time, the primary key."""
@@ -102,19 +103,22 @@ def load(path):
 
 def created(signature, signing_key, url):
     """When the signature by ``signing_key`` (a key fingerprint) among the packets of
-    ``signature`` (armored or binary) was made."""
+    ``signature`` (armored or binary) was made: the earliest, should the key have made
+    several (a newer packet copied beside the genuine one must not make a build look
+    fresher)."""
     key = signing_key.lower()
     try:
         packets = packet.PacketPile.from_bytes(signature)
     except RuntimeError as exc:
         raise exceptions.SignatureError(
             f"{redact.url(url)}: unreadable signature packets: {_reason(exc)}") from exc
-    for item in packets:
-        if item.tag != packet.Tag.Signature or item.signature_created is None:
-            continue
-        issuer = (item.issuer_fingerprint or "").lower()
-        if issuer == key or (not issuer and (item.issuer_key_id or "").lower() == key[-16:]):
-            return item.signature_created.astimezone(datetime.timezone.utc)
+    times = [item.signature_created.astimezone(datetime.timezone.utc) for item in packets
+             if item.tag == packet.Tag.Signature and item.signature_created is not None
+             and ((item.issuer_fingerprint or "").lower() == key
+                  or not item.issuer_fingerprint
+                  and (item.issuer_key_id or "").lower() == key[-16:])]
+    if times:
+        return min(times)
     raise exceptions.SignatureError(
         f"{redact.url(url)}: the valid signature carries no creation time")
 
@@ -132,7 +136,7 @@ def verify_detached(data, signature, keyring, url, signature_url):
         if _reason(exc) == "Policy rejected packet type" and sig.version == 3:
             return _verify_v3(data, signature, keyring, url, signature_url)
         raise _refused(exc, url, signature_url, keyring) from exc
-    return keyring.check(result, signature, url)
+    return keyring.check(result, bytes(sig), url)   # the one signature that was verified
 
 
 def _verify_v3(data, signature, keyring, url, signature_url):
@@ -196,9 +200,13 @@ def verify_clearsigned(document, keyring, url):
         result = pysequoia.verify(bytes=document, store=keyring._store)
     except RuntimeError as exc:
         raise _refused(exc, url, url, keyring) from exc
-    start = document.rfind(b"-----BEGIN PGP SIGNATURE-----")
+    start = document.find(b"-----BEGIN PGP SIGNATURE-----")
+    end = document.find(END_SIGNATURE, start) + len(END_SIGNATURE)
+    if start < 0 or end < len(END_SIGNATURE) or document[end:].strip():
+        raise exceptions.SignatureError(
+            f"{redact.url(url)}: data after the signature, which is not upstream's")
     return (result.bytes.decode("utf-8", "replace"),
-            keyring.check(result, document[start:] if start >= 0 else b"", url))
+            keyring.check(result, document[start:end], url))
 
 
 def is_clearsigned(document):

@@ -310,3 +310,29 @@ def test_a_reservation_of_a_build_upstream_dropped_is_cleaned():
     dropped = plan.plan([dataclasses.replace(offered, version="2")], [reservation], "me",
                         plan.Policy(), now)
     assert [(a.kind, a.image_id) for a in dropped.actions][0] == ("clean", "r1")
+
+
+def test_a_build_every_target_failed_keeps_its_reserved_id_and_takes_it_up(qcow2):
+    """Both targets fail: each keeps a reservation under the one id; the next run finds
+    that id among the reservations instead of drawing a new one."""
+    proxies = {"one": fake_glance.FakeProxy(), "two": fake_glance.FakeProxy()}
+    for proxy in proxies.values():
+        proxy.refuse[("PUT", r"/file$")] = (503, "busy")
+    same_id_run(proxies, qcow2)
+    the_id, = proxies["one"].images
+    assert list(proxies["two"].images) == [the_id]
+    for proxy in proxies.values():
+        del proxy.refuse[("PUT", r"/file$")]
+    results = same_id_run(proxies, qcow2)
+    assert {r.action for r in results.values()} == {"uploaded"}
+    assert [list(p.images) for p in proxies.values()] == [[the_id], [the_id]]
+
+
+def test_a_reservation_that_is_no_longer_empty_is_cleaned():
+    reservation = {"id": "r1", "name": "Ubuntu 24.04 (1)", "owner": "me", "status": "active",
+                   "imgsync.state": "reserved", "imgsync.version": "1",
+                   "architecture": "x86_64", "created_at": "2026-01-01T00:00:00Z"}
+    now = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
+    planned = plan.plan([dataclasses.replace(uploads.release(b"x"), version="1")],
+                        [reservation], "me", plan.Policy(), now)
+    assert [(a.kind, a.image_id) for a in planned.actions][0] == ("clean", "r1")

@@ -10,6 +10,7 @@ import pysequoia
 import pytest
 
 from imgsync import exceptions
+from imgsync.upstream import signatures
 from imgsync.upstream.drivers import flatcar
 from imgsync.upstream.drivers import ubuntu
 from tests.unit import drivers_util
@@ -161,3 +162,24 @@ def test_if_published_warns_every_time_it_uses_an_unsigned_file(requests_mock, c
     warnings = [r for r in caplog.records if "used unsigned" in r.getMessage()]
     assert len(warnings) == 2
     assert "SHA256SUMS is not signed (no .gpg beside it)" in warnings[0].getMessage()
+
+
+def test_a_newer_signature_beside_the_genuine_one_gives_no_fresher_time():
+    """A mirror copies, into a genuine clear-signed file of 2023, a newer signature that
+    the same key made over another file: after the signature block (refused), or inside
+    it (the earliest of the key's signatures counts)."""
+    from tests.functional import mirror as mirror_mod  # noqa: PLC0415 - its GnuPG key
+    old = datetime.datetime(2023, 1, 2, 12, tzinfo=datetime.timezone.utc)
+    genuine = mirror_mod.clearsigned("# SHA512 HASH\n" + "e" * 128 + "  a.img\n", at=old)
+    key = mirror_mod.signing_key()
+    keyring = signatures.Keyring.__new__(signatures.Keyring)
+    keyring.path, keyring.certs, keyring.pinned = "test", [key.extract_certificate()], None
+    assert signatures.verify_clearsigned(genuine, keyring, "DIGESTS.asc")[1].at == old
+    newer = pysequoia.sign(key.signer(), b"another file", mode=pysequoia.SignatureMode.DETACHED)
+    with pytest.raises(exceptions.SignatureError, match="data after the signature"):
+        signatures.verify_clearsigned(genuine + b"\n" + newer, keyring, "DIGESTS.asc")
+    start = genuine.index(b"-----BEGIN PGP SIGNATURE-----")
+    both = bytes(pysequoia.Sig.from_bytes(newer)) + bytes(pysequoia.Sig.from_bytes(
+        genuine[start:]))
+    spliced = genuine[:start] + pysequoia.armor(both, pysequoia.ArmorKind.Signature).encode()
+    assert signatures.verify_clearsigned(spliced, keyring, "DIGESTS.asc")[1].at == old
