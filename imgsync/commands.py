@@ -10,8 +10,8 @@ from imgsync import instances
 from imgsync import ordering
 from imgsync import targets as targets_mod
 from imgsync.engine import executor
-from imgsync.engine import record
 from imgsync.engine import sync
+from imgsync.model import record
 from imgsync.ops import catalog
 from imgsync.ops import metrics
 from imgsync.ops import report

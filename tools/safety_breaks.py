@@ -195,7 +195,7 @@ MUTANTS = [
     ("a deactivated image in the Glance catalog", "imgsync/ops/catalog.py",
      "if record.is_usable(image) and record.VERSION in image:",
      "if record.is_finished(image) and record.VERSION in image:"),
-    ("a record still marked reserved taken for a published image", "imgsync/engine/record.py",
+    ("a record still marked reserved taken for a published image", "imgsync/model/record.py",
      'return image.get("status") in ("active", "deactivated") and STATE not in image',
      'return image.get("status") in ("active", "deactivated") and not is_pending(image)'),
     ("deactivate applied as another Glance call", "imgsync/engine/executor.py",

@@ -9,8 +9,8 @@ import dataclasses
 import logging
 
 from imgsync import exceptions
-from imgsync.engine import record
-from imgsync.engine.record import Kind
+from imgsync.model import record
+from imgsync.model.record import Kind
 
 LOG = logging.getLogger(__name__)
 

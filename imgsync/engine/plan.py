@@ -9,9 +9,9 @@ import dataclasses
 import datetime
 
 from imgsync import ordering
-from imgsync.engine import record
-from imgsync.engine import scs
-from imgsync.engine.record import Kind
+from imgsync.model import record
+from imgsync.model import scs
+from imgsync.model.record import Kind
 from imgsync.upstream import trust
 
 

@@ -14,8 +14,8 @@ from imgsync import exceptions
 from imgsync.engine import executor as executor_mod
 from imgsync.engine import fanout
 from imgsync.engine import plan as plan_mod
-from imgsync.engine import record
 from imgsync.glance import upload as upload_mod
+from imgsync.model import record
 
 LOG = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from openstack import exceptions as sdk_exceptions
 
 from imgsync import conf as imgsync_conf
 from imgsync import exceptions
-from imgsync.engine import record
+from imgsync.model import record
 
 LOG = logging.getLogger(__name__)
 _PAGE = 100

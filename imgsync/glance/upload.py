@@ -14,9 +14,9 @@ import time
 from imgsync import digests
 from imgsync import exceptions
 from imgsync import redact
-from imgsync.engine import record
-from imgsync.engine import scs
 from imgsync.glance import permissions
+from imgsync.model import record
+from imgsync.model import scs
 from imgsync.pipeline import compression
 from imgsync.pipeline import inspection
 from imgsync.pipeline import progress

@@ -13,7 +13,7 @@ import yaml
 from imgsync import exceptions
 from imgsync import ordering
 from imgsync import redact
-from imgsync.engine import record
+from imgsync.model import record
 from imgsync.ops import atomic
 
 LOG = logging.getLogger(__name__)

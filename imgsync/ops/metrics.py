@@ -48,7 +48,7 @@ from prometheus_client.registry import Collector
 
 from imgsync import exceptions
 from imgsync.engine import executor
-from imgsync.engine import record
+from imgsync.model import record
 from imgsync.ops import atomic
 
 LOG = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ import pytest
 from imgsync import exceptions
 from imgsync.engine import executor
 from imgsync.engine import plan
-from imgsync.engine import record
 from imgsync.glance import upload
+from imgsync.model import record
 from tests.unit import test_plan as plans
 
 

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from imgsync.engine import record
+from imgsync.model import record
 from imgsync.upstream.drivers import base
 
 

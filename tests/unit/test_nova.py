@@ -8,8 +8,8 @@ from keystoneauth1 import session
 
 from imgsync import exceptions
 from imgsync.engine import plan
-from imgsync.engine import record
 from imgsync.glance import nova
+from imgsync.model import record
 
 NOVA = "http://127.0.0.1:8774/v2.1"
 

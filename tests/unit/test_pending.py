@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from imgsync.engine import plan
-from imgsync.engine import record
+from imgsync.model import record
 
 NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.timezone.utc)
 

@@ -6,8 +6,8 @@ import types
 import pytest
 
 from imgsync.engine import plan
-from imgsync.engine import record
 from imgsync.engine import sync
+from imgsync.model import record
 from imgsync.upstream.drivers import base
 
 NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.timezone.utc)

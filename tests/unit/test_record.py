@@ -7,8 +7,8 @@ import pytest
 
 from imgsync.engine import executor
 from imgsync.engine import plan
-from imgsync.engine import record
-from imgsync.engine.record import Kind
+from imgsync.model import record
+from imgsync.model.record import Kind
 from imgsync.ops import metrics
 from tests.unit import test_identity
 

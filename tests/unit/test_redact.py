@@ -4,7 +4,7 @@ import logging
 import pytest
 
 from imgsync import redact
-from imgsync.engine import record
+from imgsync.model import record
 from imgsync.upstream.drivers import ubuntu
 from tests.unit.drivers_util import make_driver
 

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from imgsync.engine import plan
-from imgsync.engine import record
-from imgsync.engine import scs
+from imgsync.model import record
+from imgsync.model import scs
 from imgsync.upstream import drivers
 from tests.unit import drivers_util
 from tests.unit.test_plan import img

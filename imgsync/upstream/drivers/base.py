@@ -13,7 +13,7 @@ from imgsync import digests
 from imgsync import exceptions
 from imgsync import ordering
 from imgsync import redact
-from imgsync.engine import scs
+from imgsync.model import scs
 from imgsync.upstream import checksums
 from imgsync.upstream import signatures
 from imgsync.upstream import trust

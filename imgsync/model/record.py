@@ -9,7 +9,7 @@ import datetime
 import enum
 
 from imgsync import digests
-from imgsync.engine import scs
+from imgsync.model import scs
 
 SOURCE = "imgsync"
 """``source`` of every image imgsync made."""
