@@ -11,6 +11,7 @@ from imgsync import ordering
 from imgsync import targets as targets_mod
 from imgsync.engine import executor
 from imgsync.engine import sync
+from imgsync.mirror import target as mirror_target
 from imgsync.model import record
 from imgsync.ops import catalog
 from imgsync.ops import metrics
@@ -25,12 +26,16 @@ def sync_command(conf, available):
     selected = instances.selected(conf, available)
     targets = targets_mod.targets(conf)
     up = [t for t in targets if not t.error]
-    LOG.info("syncing %s into Glance at %s", ", ".join(d.name for d in selected),
-             ", ".join(f"{t.glance.endpoint()}{f' ({t.name})' if t.name else ''}"
-                       for t in up) or "none (none could be reached)")
+    mirror, mirror_error = targets_mod.mirror(conf, several=bool(targets))
+    LOG.info("syncing %s into %s", ", ".join(d.name for d in selected), "; ".join(
+        [*([f"Glance at {', '.join(_where(t) for t in up) or 'none (none could be reached)'}"]
+           if targets else []),
+         *([f"the mirror at {mirror.url('')}"] if mirror else [])]))
     with targets_mod.locks(conf) as locks:
-        syncer = sync.Syncer(targets, targets_mod.settings(conf), locks,
-                             dry_run=conf.command.dry_run)
+        syncer = sync.Syncer(
+            targets + ([sync.Target(mirror_target.NAME, None, error=mirror_error)]
+                       if mirror_error else []),
+            targets_mod.settings(conf), locks, dry_run=conf.command.dry_run, mirror=mirror)
         results = sync.run(selected, syncer, workers=conf.workers,
                            release_check_timeout=conf.release_check_timeout)
     report.show(results, time.time() - started, conf.command.format,
@@ -39,18 +44,23 @@ def sync_command(conf, available):
     first = up[0].glance if up else None
     if conf.metrics_file and not conf.command.dry_run:
         metrics.write(conf.metrics_file, results, started, time.time(),
-                      [d.name for d in selected], images=_image_states(first))
+                      [d.name for d in selected],
+                      images=_image_states(first) if targets else None)
     if conf.catalog_dir and not conf.command.dry_run:
-        if first:
-            _write_glance_catalog(conf, available, first, [d.name for d in selected])
+        if first or (mirror and not targets):
+            _write_catalog(conf, available, first, mirror, [d.name for d in selected])
         else:
             LOG.warning("[DEFAULT] catalog_dir %s left as it was: no Glance could be reached",
                         conf.catalog_dir)
     for target in up:
         _warn_foreign(target.glance.foreign)
-    if len(up) < len(targets):
+    if len(up) < len(targets) or mirror_error:
         return EXIT_FAILED   # even when no instance got as far as that target
     return EXIT_FAILED if any(r.action == executor.FAILED for r in results) else EXIT_OK
+
+
+def _where(target):
+    return f"{target.glance.endpoint()}{f' ({target.name})' if target.name else ''}"
 
 
 def _image_states(glance):
@@ -81,16 +91,27 @@ def _warn_foreign(foreign):
                               for image_id, owner in sorted(foreign.items())))
 
 
-def _write_glance_catalog(conf, available, glance, names):
-    """Bring [DEFAULT] catalog_dir in step with the imgsync images now in Glance."""
+def _write_catalog(conf, available, glance, mirror, names):
+    """Bring [DEFAULT] catalog_dir in step with the imgsync images now in ``glance``, each
+    with the URL of its object in the ``mirror`` when there is one; without a Glance
+    (mirror-only), with the objects in the mirror."""
     def make_driver(name):
         if instances.driver_class(conf, available, name) is None:
             return None
         return instances.build(conf, available, name)
 
     try:
-        paths = catalog.write_glance(conf.catalog_dir, glance, make_driver, names,
+        images = glance.synced_images() if glance else []
+        if mirror:
+            objects = [image for name in sorted({*names, *(i.get(record.DISTRO)
+                                                          for i in images)} - {None})
+                       for image in mirror.images(name)]
+            images = catalog.with_mirror(images, objects) if glance else objects
+        paths = catalog.write_images(conf.catalog_dir, images, make_driver, names,
                                      conf.prefix, conf.visibility)
+    except exceptions.ImgsyncError as exc:
+        LOG.error("[DEFAULT] catalog_dir %s left as it was: %s", conf.catalog_dir, exc)
+        return
     except OSError as exc:
         raise exceptions.ImgsyncError(f"[DEFAULT] catalog_dir: {exc}") from exc
     LOG.info("wrote %s", ", ".join(paths) or f"no catalog files to {conf.catalog_dir}")

@@ -10,6 +10,7 @@ from oslo_config import cfg
 from oslo_config import types
 
 from imgsync import redact
+from imgsync.mirror import options as mirror_options
 
 KEYSTONE_AUTH_GROUP = "keystone_auth"
 GLANCE_GROUP = "glance"
@@ -167,6 +168,9 @@ default_opts = [
 ]
 
 glance_opts = [
+    cfg.BoolOpt("enabled", default=True,
+                help="Sync into Glance. False: only into the [mirror] object store, and the "
+                     "catalogs from it (Glance left to openstack-image-manager)."),
     cfg.StrOpt("cloud",
                help="Name of a clouds.yaml entry to connect to Glance with. When unset, "
                     "the [keystone_auth] group is used."),
@@ -212,6 +216,7 @@ def register_opts(conf, drivers):
     conf.register_opts(default_opts)
     conf.register_opts(glance_opts, group=GLANCE_GROUP)
     conf.register_opts(coordination_opts, group=COORDINATION_GROUP)
+    conf.register_opts(mirror_options.opts, group=mirror_options.GROUP)
     ks_loading.register_adapter_conf_options(conf, GLANCE_GROUP, include_deprecated=False)
     ks_loading.register_adapter_conf_options(conf, NOVA_GROUP, include_deprecated=False)
     ks_loading.register_session_conf_options(conf, KEYSTONE_AUTH_GROUP)

@@ -74,6 +74,10 @@ class GlanceError(ImgsyncError):
         self.status = status
 
 
+class MirrorError(ImgsyncError):
+    """The object-store mirror refused a request, or could not be reached."""
+
+
 class LockStale(ImgsyncError):
     """Another run has held a driver's lock for longer than lock_stale_after."""
 

@@ -10,6 +10,7 @@ from oslo_config import cfg
 from oslo_config import types
 
 from imgsync import conf as imgsync_conf
+from imgsync.mirror import options as mirror_options
 from imgsync.upstream import drivers
 from imgsync.upstream.drivers import options as driver_options
 
@@ -34,7 +35,8 @@ def _global_groups():
             (imgsync_conf.GLANCE_GROUP, imgsync_conf.glance_opts + adapter_opts),
             (imgsync_conf.KEYSTONE_AUTH_GROUP, keystone_opts),
             (imgsync_conf.NOVA_GROUP, adapter_opts),
-            (imgsync_conf.COORDINATION_GROUP, imgsync_conf.coordination_opts)]
+            (imgsync_conf.COORDINATION_GROUP, imgsync_conf.coordination_opts),
+            (mirror_options.GROUP, mirror_options.opts)]
 
 
 def _common_group(names):

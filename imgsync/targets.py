@@ -1,5 +1,5 @@
 """What a run works on, built from the configuration: its settings, its target Glances
-(each connected on its own) and its locks."""
+(each connected on its own), its object-store mirror and its locks."""
 
 import logging
 
@@ -7,6 +7,7 @@ from imgsync import exceptions
 from imgsync.engine import sync
 from imgsync.glance import client as glance_mod
 from imgsync.glance import nova
+from imgsync.mirror import target as mirror_target
 from imgsync.ops import locking
 
 LOG = logging.getLogger(__name__)
@@ -25,7 +26,13 @@ def targets(conf):
     """The Glances to sync into: each of [glance] clouds and region_names, or the one.
 
     Each is connected on its own: of several, one that cannot be reached now is kept,
-    with its error, to fail alone; a run with one Glance stops on it."""
+    with its error, to fail alone; a run with one Glance stops on it. None with
+    ``[glance] enabled = false`` (a mirror-only run)."""
+    if not conf.glance.enabled:
+        if not conf.mirror.store:
+            raise exceptions.ConfigError(
+                "[glance] enabled = false and no [mirror] store: nothing to sync into")
+        return []
     clouds = conf.glance.clouds or [None]
     regions = conf.glance.region_names or [None]
     several = bool(conf.glance.clouds or conf.glance.region_names)
@@ -68,3 +75,42 @@ def locks(conf):
     except OSError as exc:
         raise exceptions.ConfigError(
             f"[DEFAULT] lock_path {conf.lock_path}: {exc.strerror or exc}") from exc
+
+
+def mirror(conf, several):
+    """The run's object-store mirror: (Mirror, None), (None, None) without one, or, when
+    it cannot be reached now, (None, its error) to fail alone where other targets
+    (``several``) are synced; alone, it stops the run."""
+    if not conf.mirror.store:
+        return None, None
+    try:
+        store = _swift(conf) if conf.mirror.store == "swift" else _s3(conf)
+        store.ensure()
+    except exceptions.MirrorError as exc:
+        if not several:
+            raise
+        error = str(exc)
+    else:
+        return mirror_target.Mirror(store, conf.mirror.keep_versions, conf.mirror.public_url), None
+    LOG.error("%s: %s", mirror_target.NAME, error)   # outside the handler: no second summary
+    return None, error
+
+
+def _swift(conf):
+    from imgsync.mirror import swift  # noqa: PLC0415 - only where configured
+    return swift.SwiftStore(swift.connect(conf), conf.mirror.container,
+                            conf.mirror.segment_size << 20, conf.mirror.public_read)
+
+
+def _s3(conf):
+    from imgsync.mirror import s3  # noqa: PLC0415 - boto3 only where configured
+    missing = [name for name in ("s3_endpoint", "s3_access_key", "s3_secret_key")
+               if not conf.mirror[name]]
+    if missing:
+        raise exceptions.ConfigError(f"[mirror] store = s3 needs [mirror] {missing[0]}")
+    client = s3.client(conf.mirror.s3_endpoint, conf.mirror.s3_region, conf.mirror.s3_access_key,
+                       conf.mirror.s3_secret_key, conf.mirror.timeout,
+                       conf.mirror.s3_addressing_style)
+    limit = -(-conf.max_image_size * 1024 ** 3 // s3.MAX_PARTS)   # bytes per part, at least
+    part_size = max(conf.mirror.part_size << 20, limit)
+    return s3.S3Store(client, conf.mirror.container, part_size, conf.mirror.public_read)

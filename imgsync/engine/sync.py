@@ -13,6 +13,7 @@ import uuid
 from imgsync import exceptions
 from imgsync.engine import executor as executor_mod
 from imgsync.engine import fanout
+from imgsync.engine import mirror_plan
 from imgsync.engine import plan as plan_mod
 from imgsync.glance import upload as upload_mod
 from imgsync.model import record
@@ -58,19 +59,25 @@ class Target:
 
 
 class Syncer:
-    """Brings each instance's releases into every target Glance and rotates its old images
-    out. Each target is planned on its own; each release is downloaded once for all the
-    targets that lack it."""
+    """Brings each instance's releases into every target Glance, and into the object-store
+    ``mirror`` (imgsync.mirror.target.Mirror) when there is one, and rotates old images and
+    objects out. Each target is planned on its own; each release is downloaded once for
+    all the targets that lack it."""
 
-    def __init__(self, targets, settings, locks, dry_run=False):
+    def __init__(self, targets, settings, locks, dry_run=False, mirror=None):
         self.targets = targets
         self.settings = settings
         self.locks = locks
         self.dry_run = dry_run
+        self.mirror = mirror
         up = [t for t in targets if not t.error]
         self.uploaders = {t.name: upload_mod.Uploader(t.glance, settings) for t in up}
         self.executors = {t.name: executor_mod.Executor(t.glance, t.name, dry_run=dry_run)
                           for t in up}
+        if mirror is not None:
+            self.uploaders[mirror.name] = mirror.uploader
+            self.executors[mirror.name] = executor_mod.Executor(mirror, mirror.name,
+                                                                dry_run=dry_run)
         self._listings = {}
         self._ids = {}
         self._listed = threading.Lock()
@@ -107,6 +114,13 @@ class Syncer:
             return _mark_in_use(planned.actions, target.in_use)
         return planned.actions
 
+    def plan_mirror(self, driver, releases):
+        """The plan of one instance in the mirror, from a listing of its objects now."""
+        conf = driver.conf
+        return mirror_plan.plan(releases, self.mirror.images(driver.name),
+                                max(self.mirror.keep, conf.versions),
+                                conf.allow_signature_downgrade)
+
     def _plan(self, target, driver, releases, images):
         return plan_mod.plan(releases, images, target.glance.project_id(),
                              policy(self.settings, driver.conf),
@@ -120,24 +134,28 @@ class Syncer:
                 LOG.warning("%s: another imgsync run holds its lock; skipped", driver.name)
                 return [executor_mod.Result(driver.name, executor_mod.LOCKED)]
             releases = releases() if releases else driver.releases()
-            plans, results = {}, []
+            plans, results, planners = {}, [], []
             for target in self.targets:
                 if target.error:
                     results.append(executor_mod.Result(driver.name, executor_mod.FAILED,
                                                        target=target.name, error=target.error))
-                    continue
-                planned, error = exceptions.attempt(self.plan, target, driver, releases)
+                else:
+                    planners.append((target.name, self.plan, target, driver, releases))
+            if self.mirror is not None:
+                planners.append((self.mirror.name, self.plan_mirror, driver, releases))
+            for name, planner, *args in planners:
+                planned, error = exceptions.attempt(planner, *args)
                 if isinstance(error, exceptions.RefusedBuild):   # evidence against the
-                    LOG.error("%s: %s", driver.name, error)        # mirror: no target gets
-                    return [executor_mod.Result(driver.name, executor_mod.FAILED,  # anything
+                    LOG.error("%s: %s", driver.name, error)        # upstream: no target
+                    return [executor_mod.Result(driver.name, executor_mod.FAILED,  # gets it
                                                 error=str(error))]
                 if error:
-                    where = f"{driver.name} in {target.name}" if target.name else driver.name
-                    LOG.error("%s: %s", where, error)
+                    LOG.error("%s: %s", f"{driver.name} in {name}" if name else driver.name,
+                              error)
                     results.append(executor_mod.Result(driver.name, executor_mod.FAILED,
-                                                       target=target.name, error=str(error)))
+                                                       target=name, error=str(error)))
                 else:
-                    plans[target.name] = planned
+                    plans[name] = planned
             uploads = {} if self.dry_run else self._upload(driver, plans)
             for name, actions in plans.items():
                 results += self.executors[name].run(driver.name, actions, uploads.get(name, {}))
@@ -152,7 +170,8 @@ class Syncer:
                 if action.kind == record.Kind.UPLOAD:
                     wanted.setdefault(action.key, (action.release, []))[1].append(
                         fanout.Delivery(name, self.uploaders[name], action.name,
-                                        self._image_id(driver, action.release)))
+                                        None if self._is_mirror(name)
+                                        else self._image_id(driver, action.release)))
         outcomes = {name: {} for name in plans}
         for key, (release, deliveries) in wanted.items():
             done = fanout.upload(release, deliveries, driver.upstream,
@@ -161,6 +180,8 @@ class Syncer:
                 outcomes[name][key] = outcome
         return outcomes
 
+    def _is_mirror(self, name):
+        return self.mirror is not None and name == self.mirror.name
 
     def _image_id(self, driver, release):
         """With ``same_image_id``, the id of this build in every target: that of its image

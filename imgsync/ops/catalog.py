@@ -223,25 +223,37 @@ def write_upstream(directory, drivers, prefix, visibility):
     return paths, [driver.name for driver in failed]
 
 
-def write_glance(directory, glance, make_driver, names, prefix, visibility):
-    """Write the catalog of the finished images imgsync's project has in Glance, with ids.
+def with_mirror(images, objects):
+    """``images`` (Glance's), each with the URL of its build's object in the mirror
+    (``objects``, read as images) as ``imgsync.mirror_url``, where the mirror holds it."""
+    urls = {(o.get(record.DISTRO), o.get(record.VERSION), o.get("architecture")):
+            o[record.MIRROR_URL] for o in objects}
+    return [{**image, record.MIRROR_URL: urls[found]} if (found := (
+                image.get(record.DISTRO), image.get(record.VERSION),
+                image.get("architecture"))) in urls else image
+            for image in images]
+
+
+def write_images(directory, images, make_driver, names, prefix, visibility):
+    """Write the catalog of ``images`` (the finished images imgsync's project has in
+    Glance, with ids; or the objects of a mirror-only run, read as images).
 
     ``make_driver(name)`` returns the configured driver of that name, or None when it
     is not installed; ``names`` are the drivers of this run. A family without any image
     loses its file.
     """
-    images = {}
-    for image in glance.synced_images():
-        images.setdefault(image.get(record.DISTRO), []).append(image)
+    by_distro = {}
+    for image in images:
+        by_distro.setdefault(image.get(record.DISTRO), []).append(image)
     families = {}
-    for name in sorted(set(images) | set(names)):
+    for name in sorted(set(by_distro) | set(names)):
         driver = make_driver(name)
         if driver is None:
             LOG.warning("%d images of driver %s, which is not installed, are not in the "
-                        "catalog", len(images[name]), name)
+                        "catalog", len(by_distro[name]), name)
             continue
         families.setdefault(driver.family, []).extend(
-            glance_entries(driver, images.get(name, []), prefix, visibility))
+            glance_entries(driver, by_distro.get(name, []), prefix, visibility))
     paths = []
     for family, entries in sorted(families.items()):
         if entries:

@@ -61,7 +61,7 @@ def consistent(releases, images, allow_unsigned=False):
         if release.signed_by is None and signed is not None and not allow_unsigned:
             raise refused(release, (
                 f"no valid signature of {redact.url(release.checksum_url)}, although "
-                f"imgsync's images of {release.distro} are signed (image {signed['id']}, by "
+                f"imgsync's images of {release.distro} are signed ({_name(signed)}, by "
                 f"{signed['imgsync.signed_by']}): a mirror may have removed the signature; "
                 f"set [{release.distro}] allow_signature_downgrade = true to accept "
                 "unsigned builds"))
@@ -73,5 +73,10 @@ def consistent(releases, images, allow_unsigned=False):
                 raise refused(release, (
                     f"its bytes ({release.checksum_algo} {release.checksum[:16]}...) are "
                     f"those imgsync published as build {image.get('imgsync.version')} "
-                    f"({image.get('architecture') or '-'}) in image {image['id']}: an old "
+                    f"({image.get('architecture') or '-'}) in {_name(image)}: an old "
                     "build replayed under a new name"))
+
+
+def _name(image):
+    """``image <id>``, or ``object <name>`` for an object of the mirror read as an image."""
+    return f"object {image['object']}" if image.get("object") else f"image {image['id']}"

@@ -29,9 +29,12 @@ def cloud(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def swift(tmp_path_factory):
-    """Swift with tempauth and s3api on loopback, started once per test session."""
-    with swift_mod.SwiftStack(tmp_path_factory.mktemp("swift")) as stack:
+def swift(tmp_path_factory, cloud):
+    """Swift on loopback, started once per test session: a cloud's object store in the
+    test Keystone's catalog (accounts ``KEY_<project id>``), with tempauth and s3api
+    beside it (account ``AUTH_test``)."""
+    with swift_mod.SwiftStack(tmp_path_factory.mktemp("swift"), keystone=cloud.admin) as stack:
+        cloud.register("object-store", "swift", stack.keystone_url)
         yield stack
 
 

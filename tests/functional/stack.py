@@ -361,6 +361,15 @@ class OpenStackStack:
             api.put(f"projects/{project['id']}/users/{user['id']}/roles/{role_id}")
         return {**self._account(name, password, name), "project_id": project["id"]}
 
+    def register(self, service_type: str, name: str, url: str) -> None:
+        """Add a service with its endpoints in RegionOne to Keystone's catalog."""
+        api = _KeystoneAdmin(self.auth_url, self._admin_password)
+        service = api.post("services", "service", {"type": service_type, "name": name})
+        for interface in ("public", "internal", "admin"):
+            api.post("endpoints", "endpoint", {"service_id": service["id"],
+                                               "interface": interface,
+                                               "region_id": self.region_name, "url": url})
+
     def stop(self) -> None:
         """Terminate the uwsgi process groups; safe to call more than once."""
         while self._procs:

@@ -31,7 +31,8 @@ from tests.functional import stack
 HOST = stack.HOST
 SWIFT_VENV_ENV = "IMGSYNC_SWIFT_VENV"
 # Pinned to the release the suite was verified with; bump deliberately.
-SWIFT_PACKAGES = ("swift==2.38.3",)
+SWIFT_PACKAGES = ("swift==2.38.3", "keystonemiddleware==13.0.1")
+"""Swift, and keystonemiddleware for the proxy's Keystone authentication."""
 VENV_MARKER = ".imgsync-swift-venv"
 SERVERS = ("account", "container", "object")
 """The storage servers, each with its ring; the proxy comes on top of them."""
@@ -95,7 +96,7 @@ use = egg:swift#healthcheck
 PROXY_CONF = """\
 [pipeline:main]
 pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk
-    s3api tempauth copy slo dlo versioned_writes proxy-logging proxy-server
+    s3api tempauth {keystone_filters} copy slo dlo versioned_writes proxy-logging proxy-server
 
 [app:proxy-server]
 use = egg:swift#proxy
@@ -143,6 +144,28 @@ use = egg:swift#dlo
 use = egg:swift#versioned_writes
 """
 
+KEYSTONE_CONF = """
+[filter:authtoken]
+paste.filter_factory = keystonemiddleware.auth_token:filter_factory
+www_authenticate_uri = {auth_url}
+auth_url = {auth_url}
+auth_type = password
+username = {username}
+password = {password}
+project_name = {project_name}
+user_domain_name = {user_domain_name}
+project_domain_name = {project_domain_name}
+delay_auth_decision = True
+
+[filter:keystoneauth]
+use = egg:swift#keystoneauth
+reseller_prefix = {reseller_prefix}
+operator_roles = admin, member
+"""
+"""Keystone beside tempauth, as a cloud's Swift: its accounts ``KEY_<project id>``, where
+tempauth keeps ``AUTH_``; any member of a project may write to its account."""
+KEYSTONE_PREFIX = "KEY_"
+
 
 def default_swift_venv() -> Path:
     """$IMGSYNC_SWIFT_VENV, else ~/.cache/imgsync/swift-venv."""
@@ -184,8 +207,11 @@ class SwiftStack:
     directories under workdir.
     """
 
-    def __init__(self, workdir: Path, venv: Path | None = None):
+    def __init__(self, workdir: Path, venv: Path | None = None, keystone=None):
         self.workdir = Path(workdir)
+        self.keystone = keystone
+        """Credentials (as OpenStackStack.admin) with which the proxy validates Keystone
+        tokens; unset: tempauth only."""
         self.venv = Path(venv) if venv else None
         self.swift_dir = self.workdir / "etc"
         self.devices = self.workdir / "srv"
@@ -194,6 +220,8 @@ class SwiftStack:
         self.key = secrets.token_hex(16)
         self.ports: dict[str, int] = {}
         self.url = self.auth_url = self.account_url = self.s3_endpoint = ""
+        self.keystone_url = ""
+        """The object-store endpoint to register in Keystone's catalog."""
         self._procs: list[tuple[str, subprocess.Popen]] = []
 
     def __enter__(self) -> SwiftStack:
@@ -212,6 +240,7 @@ class SwiftStack:
         self.auth_url = f"{self.url}/auth/v1.0"
         self.account_url = f"{self.url}/v1/AUTH_{ACCOUNT}"
         self.s3_endpoint = self.url
+        self.keystone_url = f"{self.url}/v1/{KEYSTONE_PREFIX}$(project_id)s"
         atexit.register(self.stop)
         try:
             self._prepare_dirs()
@@ -271,8 +300,13 @@ class SwiftStack:
                 host=HOST, port=self.ports[name], swift_dir=self.swift_dir,
                 devices=self.devices, user=_user(), name=f"{name}-server")
             if name == "proxy":
+                filters = "authtoken keystoneauth" if self.keystone else ""
                 body = PROXY_CONF.format(account=ACCOUNT, user=USER, key=self.key, host=HOST,
-                                         memcached_port=self.ports["memcached"])
+                                         memcached_port=self.ports["memcached"],
+                                         keystone_filters=filters)
+                if self.keystone:
+                    body += KEYSTONE_CONF.format(reseller_prefix=KEYSTONE_PREFIX,
+                                                 **self.keystone)
             else:
                 body = STORAGE_CONF.format(name=f"{name}-server", kind=name)
             self._conf(name).write_text(defaults + "\n" + body)

@@ -164,14 +164,6 @@ def test_failed_driver_keeps_its_family_file(mirror, conf, tmp_path):
     assert (tmp_path / "ubuntu.yml").read_text() == "---\nold: catalog\n"
 
 
-class FakeGlance:
-    def __init__(self, images):
-        self._images = images
-
-    def synced_images(self):
-        return list(self._images)
-
-
 def image(distro, version, arch="x86_64", **extra):
     series = distro.rpartition("-")[2]
     return {"id": f"{abs(hash((distro, version, arch))) % 10 ** 8:08d}-0000-4000-8000-"
@@ -194,7 +186,7 @@ def test_glance_catalog_lists_finished_images_with_ids(conf, tmp_path):
                     **{"imgsync.state": "pending"}),
               image("ubuntu-24.04", "20240501", arch="aarch64")]
     (tmp_path / "other.yml").write_text("kept")
-    paths = catalog.write_glance(tmp_path, FakeGlance(images), make_driver(conf),
+    paths = catalog.write_images(tmp_path, images, make_driver(conf),
                                  ["ubuntu-24.04"], "test-", "public")
     assert paths == [str(tmp_path / "ubuntu.yml")]
     catalog_schema.validate(paths[0])
@@ -217,7 +209,7 @@ def test_glance_catalog_leaves_out_deactivated_and_unpublished_images(conf, tmp_
               image("ubuntu-24.04", "20240301", status="deactivated"),
               image("ubuntu-24.04", "20240201", status="deactivated", os_hidden=True),
               image("ubuntu-24.04", "20240601", **{"imgsync.state": "reserved"})]
-    path, = catalog.write_glance(tmp_path, FakeGlance(images), make_driver(conf),
+    path, = catalog.write_images(tmp_path, images, make_driver(conf),
                                  ["ubuntu-24.04"], "", "public")
     versions = yaml.safe_load(open(path))["images"][0]["versions"]
     assert [(v["version"], v.get("hidden")) for v in versions] == [("20240501", None),
@@ -226,7 +218,7 @@ def test_glance_catalog_leaves_out_deactivated_and_unpublished_images(conf, tmp_
 
 def test_glance_catalog_without_images_removes_the_family_file(conf, tmp_path):
     (tmp_path / "ubuntu.yml").write_text("---\nold: catalog\n")
-    paths = catalog.write_glance(tmp_path, FakeGlance([image("plan9-4", "1")]),
+    paths = catalog.write_images(tmp_path, [image("plan9-4", "1")],
                                  make_driver(conf), ["ubuntu-24.04"], "", "public")
     assert paths == [] and os.listdir(tmp_path) == []
 
