@@ -119,20 +119,15 @@ default_opts = [
                      "cannot be compared with (e.g. sha256-only): the data is then not "
                      "verified."),
     cfg.BoolOpt("same_image_id", default=False,
-                help="Create each build's image with the same id in every target, so "
-                     "catalogs and templates can name one id everywhere: a new build gets a "
-                     "random id (uuid4), and a target that lacks the build gets the id the "
-                     "build has in the others. Glance never gives an id again, even once its "
-                     "image is deleted: where the id is taken, that target fails for the "
-                     "build with a line naming the id (the build never gets another id)."),
+                help="Give each build's image the same id in every target (a random one "
+                     "for a new build). Where Glance has the id taken, that target fails "
+                     "for the build (it never gets another id)."),
     cfg.IntOpt("pending_grace_period", default=7200, min=0,
                help="Seconds after which an image an interrupted run left pending "
                     "(imgsync.state=pending) is deleted by the next run."),
     cfg.BoolOpt("skip_images_in_use", default=False,
-                help="Before an expired image is hidden, deactivated or deleted, ask Nova "
-                     "whether servers still use it (GET /servers?image=<id>&all_tenants=1) "
-                     "and leave it alone if so. Needs Nova in the catalog ([nova] adapter "
-                     "options) and a role that may list all projects' servers."),
+                help="Spare expired images that servers still use (asks Nova, [nova]; "
+                     "needs a role that may list all projects' servers)."),
     cfg.StrOpt("lock_path", default="/run/lock/imgsync",
                help="Directory of the per-driver lock files that keep overlapping runs on "
                     "this host from uploading the same image twice."),
@@ -142,8 +137,7 @@ default_opts = [
                     "on a database that takes concurrent writes (MySQL, PostgreSQL)."),
     cfg.IntOpt("release_check_timeout", default=600, min=1,
                help="Seconds from the start of a run within which each instance's upstream "
-                    "must have told its releases (listings, checksum and version files); "
-                    "an instance whose upstream has not fails, the others are synced."),
+                    "must have listed its releases; a later one fails, the others sync."),
     cfg.IntOpt("lock_timeout", default=0, min=0,
                help="Seconds a run waits for a driver that another run is syncing; 0 "
                     "skips that driver at once (it is not counted as a failure)."),
@@ -154,17 +148,14 @@ default_opts = [
     cfg.IntOpt("active_timeout", default=600, min=1,
                help="Seconds to wait for an uploaded image to become active in Glance."),
     cfg.StrOpt("metrics_file",
-               help="File where each 'imgsync sync' (not --dry-run) writes Prometheus "
-                    "text-format metrics, atomically, for node_exporter's textfile "
-                    "collector (e.g. /var/lib/node_exporter/textfile/imgsync.prom). Unset: "
-                    "none are written."),
+               help="File where each 'imgsync sync' (not --dry-run) writes Prometheus metrics, for "
+                    "node_exporter's textfile collector. Unset: none."),
     cfg.StrOpt("managed_by_tag", default="managed_by_imgsync",
                help="Tag of every image imgsync publishes, as the SCS image metadata "
                     "standard recommends (managed_by_<vendor>); empty: none."),
     cfg.StrOpt("catalog_dir",
                help="Directory where each 'imgsync sync' (not --dry-run) writes "
-                    "openstack-image-manager catalog files, <family>.yml, describing the "
-                    "images in Glance with their ids. Unset: none are written."),
+                    "openstack-image-manager catalog files (<family>.yml). Unset: none."),
 ]
 
 glance_opts = [
@@ -175,40 +166,35 @@ glance_opts = [
                help="Name of a clouds.yaml entry to connect to Glance with. When unset, "
                     "the [keystone_auth] group is used."),
     cfg.ListOpt("clouds", default=[],
-                help="clouds.yaml entries to sync into, each a target of its own, instead of "
-                     "[glance] cloud; each in its own region_name (region_name here does not "
-                     "apply). Each image is downloaded and verified once and streamed to "
-                     "every target that lacks it."),
+                help="clouds.yaml entries to sync into, each a target of its own (in its "
+                     "own region_name), instead of [glance] cloud. Each image is downloaded "
+                     "once for all targets."),
     cfg.ListOpt("region_names", default=[],
                 help="Regions to sync into, each a target of its own (of every cloud in "
                      "'clouds', or of [glance] cloud or [keystone_auth]), instead of "
                      "region_name."),
     cfg.IntOpt("behind_timeout", default=30, min=1,
-               help="Seconds a target may take no data while the others do, during an "
-                    "upload to several targets; it is then dropped, its image removed and "
-                    "reported failed, and the others complete. Meanwhile upstream is not "
-                    "read: keep it below upstream's idle timeout (often 60 s)."),
+               help="Seconds a target may take no data while the others do before it is "
+                    "dropped and reported failed; keep it below upstream's idle timeout "
+                    "(often 60 s)."),
     cfg.IntOpt("api_timeout", default=120, min=1,
-               help="Seconds to wait for Keystone or Glance to connect or answer a request "
-                    "(also with [glance] cloud, whose api_timeout it overrides; "
-                    "[keystone_auth] timeout, when set, wins)."),
+               help="Seconds to wait for Keystone or Glance to connect or answer "
+                    "([keystone_auth] timeout, when set, wins)."),
 ]
 
 coordination_opts = [
     cfg.StrOpt("backend_url", secret=True,
-               help="tooz coordination backend whose locks keep runs on several hosts from "
-                    "syncing the same driver at once, e.g. 'redis://controller:6379' or "
-                    "'etcd3+http://controller:2379'; install the backend's Python driver "
-                    "(redis, etcd3gw, ...) too. Unset: per-host file locks in lock_path."),
+               help="tooz backend for locks shared by several hosts, e.g. "
+                    "'redis://controller:6379' (install its Python driver too). Unset: "
+                    "per-host file locks in lock_path."),
 ]
 
 
 DRIVER_OPT = cfg.StrOpt(
     "driver",
-    help="The installed driver this instance uses (see 'imgsync list-distros'). A name in "
-         "[DEFAULT] distributions is an instance; by default its driver is the one of the "
-         "same name, so two mirrors of one distribution or several generic sites can be "
-         "synced side by side, each with its own imgsync.distro, lock and options.")
+    help="The driver this instance uses (see 'imgsync list-distros'); default: the one "
+         "named like the instance. Lets two instances of one driver (two mirrors, several "
+         "generic sites) sync side by side.")
 
 
 def register_opts(conf, drivers):

@@ -1,7 +1,8 @@
 """The options oslo-config-generator writes to the sample (namespace ``imgsync``), laid
 out for an operator to read: the global groups; the options every driver group has,
 documented once in a ``[<driver>]`` group; and each driver group with only its own
-defaults that differ from those, and the driver's own options."""
+defaults that differ from those, and the driver's own options. [nova]'s adapter options
+are [glance]'s, documented there."""
 
 import copy
 
@@ -10,7 +11,6 @@ from oslo_config import cfg
 from oslo_config import types
 
 from imgsync import conf as imgsync_conf
-from imgsync.mirror import options as mirror_options
 from imgsync.upstream import drivers
 from imgsync.upstream.drivers import options as driver_options
 
@@ -34,9 +34,11 @@ def _global_groups():
     return [("DEFAULT", imgsync_conf.default_opts),
             (imgsync_conf.GLANCE_GROUP, imgsync_conf.glance_opts + adapter_opts),
             (imgsync_conf.KEYSTONE_AUTH_GROUP, keystone_opts),
-            (imgsync_conf.NOVA_GROUP, adapter_opts),
-            (imgsync_conf.COORDINATION_GROUP, imgsync_conf.coordination_opts),
-            (mirror_options.GROUP, mirror_options.opts)]
+            (cfg.OptGroup(imgsync_conf.NOVA_GROUP, help=(
+                "How to reach Nova (only skip_images_in_use does): the adapter options "
+                f"of [{imgsync_conf.GLANCE_GROUP}].")),
+             [_brief(opt, imgsync_conf.GLANCE_GROUP) for opt in adapter_opts]),
+            (imgsync_conf.COORDINATION_GROUP, imgsync_conf.coordination_opts)]
 
 
 def _common_group(names):
@@ -52,7 +54,7 @@ def _driver_group(name, cls):
     the driver's own options."""
     inherited = {opt.dest: opt.default
                  for opt in driver_options.common(driver_options.Inherited)}
-    own = [_brief(opt) for opt in driver_options.common(cls)
+    own = [_brief(opt, COMMON_GROUP) for opt in driver_options.common(cls)
            if opt.default != inherited[opt.dest]]
     return cfg.OptGroup(name, help=_summary(cls)), own + list(cls.extra_opts)
 
@@ -68,10 +70,10 @@ def _summary(cls):
             f"{signing}.")
 
 
-def _brief(opt):
-    """``opt`` as a driver group shows it: its default, the rest told in [<driver>]."""
+def _brief(opt, documented_in):
+    """``opt`` with its default only, the rest told in the group ``documented_in``."""
     brief = copy.copy(opt)
-    brief.help = f"See [{COMMON_GROUP}]."
+    brief.help = f"See [{documented_in}]."
     if getattr(opt.type, "choices", None):
         brief.type = types.String(type_name=opt.type.type_name)
     return brief

@@ -179,36 +179,41 @@ def default_service_venv() -> Path:
     return Path(env) if env else Path.home() / ".cache/imgsync/service-venv"
 
 
-def _venv_ready(venv: Path) -> bool:
-    bin_dir = venv / "bin"
-    return (venv / VENV_MARKER).is_file() and all(
-        (bin_dir / script).is_file() for script in VENV_SCRIPTS
-    )
-
-
 def ensure_service_venv(path: Path | None = None) -> Path:
     """Return a venv with keystone, glance and uwsgi, installing them if needed."""
-    venv = Path(path) if path else default_service_venv()
-    if _venv_ready(venv):
+    return ensure_venv(Path(path) if path else default_service_venv(), SERVICE_PACKAGES,
+                       VENV_MARKER, VENV_SCRIPTS)
+
+
+def ensure_venv(venv: Path, packages: tuple[str, ...], marker: str,
+                scripts: tuple[str, ...] = ()) -> Path:
+    """Return ``venv`` with ``packages`` pip-installed from PyPI, installing them unless its
+    marker names exactly these (a bumped pin reinstalls) and ``scripts`` are there."""
+    if _installed(venv, packages, marker, scripts):
         return venv
     venv.parent.mkdir(parents=True, exist_ok=True)
     with open(venv.with_name(venv.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers install only once
-        if not _venv_ready(venv):
-            _install_service_venv(venv)
+        if not _installed(venv, packages, marker, scripts):
+            python = venv / "bin" / "python"
+            if not python.is_file():
+                _run([sys.executable, "-m", "venv", str(venv)], f"create {venv}")
+            _run([str(python), "-m", "pip", "install", "--quiet", *packages],
+                 "pip install " + " ".join(packages), timeout=PIP_TIMEOUT)
+            (venv / marker).write_text(" ".join(packages) + "\n")
     return venv
 
 
-def _install_service_venv(venv: Path) -> None:
-    python = venv / "bin" / "python"
-    if not python.is_file():
-        _run([sys.executable, "-m", "venv", str(venv)], "create service venv")
-    _run(
-        [str(python), "-m", "pip", "install", "--quiet", *SERVICE_PACKAGES],
-        "pip install " + " ".join(SERVICE_PACKAGES),
-        timeout=PIP_TIMEOUT,
-    )
-    (venv / VENV_MARKER).write_text(" ".join(SERVICE_PACKAGES) + "\n")
+def _venv_ready(venv: Path) -> bool:
+    """Whether the service venv is installed (tools/demo.py asks before it installs)."""
+    return _installed(venv, SERVICE_PACKAGES, VENV_MARKER, VENV_SCRIPTS)
+
+
+def _installed(venv: Path, packages: tuple[str, ...], marker: str,
+               scripts: tuple[str, ...]) -> bool:
+    path = venv / marker
+    return (path.is_file() and path.read_text().split() == list(packages)
+            and all((venv / "bin" / script).is_file() for script in scripts))
 
 
 def _child_env() -> dict[str, str]:
@@ -294,7 +299,7 @@ class OpenStackStack:
         self.production_region = PRODUCTION_REGION
         self._admin_password = secrets.token_hex(12)
         self._glance_password = secrets.token_hex(12)
-        self._procs: list[subprocess.Popen] = []
+        self._procs = Processes()
         self.keystone_port = 0
         self.glance_port = 0
         self.production_port = 0
@@ -372,8 +377,7 @@ class OpenStackStack:
 
     def stop(self) -> None:
         """Terminate the uwsgi process groups; safe to call more than once."""
-        while self._procs:
-            _kill_group(self._procs.pop())
+        self._procs.stop()
         atexit.unregister(self.stop)
 
     def clouds_yaml(self, path: Path, cloud_name: str = "imgsync-test") -> Path:
@@ -498,19 +502,13 @@ class OpenStackStack:
             )
             + extra
         )
-        log = service_dir / "uwsgi.log"
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(
-                [str(self.venv / "bin" / "uwsgi"), "--ini", str(ini)],
-                # pyuwsgi starts Python before it reads the ini: set the variable here
-                env={**_child_env(), config_env: str(service_dir)},
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._procs.append(proc)
-        _wait_ready(proc, ready_url, log)
+        name = f"uwsgi for {ready_url}"
+        # pyuwsgi starts Python before it reads the ini: set the variable here
+        self._procs.spawn(name, [str(self.venv / "bin" / "uwsgi"), "--ini", str(ini)],
+                          service_dir / "uwsgi.log", {**_child_env(), config_env: str(service_dir)})
+        self._procs.wait_ready(name, lambda: requests.get(ready_url, timeout=5).status_code < 400,
+                               time.monotonic() + START_TIMEOUT,
+                               f"{ready_url} not ready after {START_TIMEOUT:.0f} s")
 
 
 def _use_wal(database: Path) -> None:
@@ -519,19 +517,45 @@ def _use_wal(database: Path) -> None:
         connection.execute("PRAGMA journal_mode=WAL")
 
 
-def _wait_ready(proc: subprocess.Popen, url: str, log: Path) -> None:
-    """Poll url until it answers below 400; fail on timeout or if uwsgi exits."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"uwsgi for {url} exited with {proc.returncode}:\n{_log_tail(log)}")
-        try:
-            if requests.get(url, timeout=5).status_code < 400:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} not ready after {START_TIMEOUT:.0f} s:\n{_log_tail(log)}")
+class Processes:
+    """Service processes, each in a process group of its own with its output in a log
+    file: started, waited for and stopped together (the stacks' shared starter)."""
+
+    def __init__(self, owner: str = ""):
+        self.owner = owner
+        """Said before a process's name in errors (``Swift's``)."""
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+        self._logs: dict[str, Path] = {}
+
+    def spawn(self, name: str, cmd: list[str], log: Path, env: dict[str, str]) -> None:
+        """Start cmd in its own process group, its output appended to log."""
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append((name, proc))
+        self._logs[name] = log
+
+    def wait_ready(self, name: str, ready, deadline: float, late: str) -> None:
+        """Call ready() until it is true; fail with name's log at deadline (saying
+        ``late``), or with its own log as soon as one of the processes has exited."""
+        while True:
+            for dead, proc in self.procs:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{self.owner}{dead} exited with {proc.returncode} at "
+                                       f"start:\n{_log_tail(self._logs[dead])}")
+            try:
+                if ready():
+                    return
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{late}:\n{_log_tail(self._logs[name])}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        """Terminate every process group; safe to call more than once."""
+        while self.procs:
+            _kill_group(self.procs.pop()[1])
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

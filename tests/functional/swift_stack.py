@@ -12,7 +12,6 @@ memcache, so a memcached (Debian package ``memcached``) runs beside them.
 from __future__ import annotations
 
 import atexit
-import fcntl
 import json
 import os
 import pwd
@@ -20,7 +19,6 @@ import secrets
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -39,7 +37,6 @@ SERVERS = ("account", "container", "object")
 PART_POWER = 6
 """2**6 partitions: enough for one device, and quick to build and load."""
 START_TIMEOUT = 60.0
-PIP_TIMEOUT = 1800.0
 ACCOUNT = "test"
 USER = "tester"
 
@@ -173,28 +170,10 @@ def default_swift_venv() -> Path:
     return Path(env) if env else Path.home() / ".cache/imgsync/swift-venv"
 
 
-def _venv_ready(venv: Path) -> bool:
-    """The marker names the pinned packages: a bumped pin reinstalls."""
-    marker = venv / VENV_MARKER
-    return marker.is_file() and marker.read_text().split() == list(SWIFT_PACKAGES)
-
-
 def ensure_swift_venv(path: Path | None = None) -> Path:
     """Return a venv with Swift, installing it from PyPI wheels if needed."""
-    venv = Path(path) if path else default_swift_venv()
-    if _venv_ready(venv):
-        return venv
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.with_name(venv.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers install only once
-        if not _venv_ready(venv):
-            python = venv / "bin" / "python"
-            if not python.is_file():
-                stack._run([sys.executable, "-m", "venv", str(venv)], "create swift venv")
-            stack._run([str(python), "-m", "pip", "install", "--quiet", *SWIFT_PACKAGES],
-                 "pip install " + " ".join(SWIFT_PACKAGES), timeout=PIP_TIMEOUT)
-            (venv / VENV_MARKER).write_text(" ".join(SWIFT_PACKAGES) + "\n")
-    return venv
+    return stack.ensure_venv(Path(path) if path else default_swift_venv(), SWIFT_PACKAGES,
+                             VENV_MARKER)
 
 
 class SwiftStack:
@@ -222,7 +201,7 @@ class SwiftStack:
         self.url = self.auth_url = self.account_url = self.s3_endpoint = ""
         self.keystone_url = ""
         """The object-store endpoint to register in Keystone's catalog."""
-        self._procs: list[tuple[str, subprocess.Popen]] = []
+        self._processes = stack.Processes(owner="Swift's ")
 
     def __enter__(self) -> SwiftStack:
         return self.start()
@@ -258,9 +237,13 @@ class SwiftStack:
 
     def stop(self) -> None:
         """Terminate every process group; safe to call more than once."""
-        while self._procs:
-            stack._kill_group(self._procs.pop()[1])
+        self._processes.stop()
         atexit.unregister(self.stop)
+
+    @property
+    def _procs(self) -> list[tuple[str, subprocess.Popen]]:
+        """The running processes, ``(name, Popen)``."""
+        return self._processes.procs
 
     def token(self) -> str:
         """A fresh tempauth token for the test account."""
@@ -325,10 +308,7 @@ class SwiftStack:
 
     def _spawn(self, name: str, cmd: list[str]) -> None:
         """Start cmd in its own process group, its output in log_dir/name.log."""
-        with open(self._log(name), "ab") as out:
-            self._procs.append((name, subprocess.Popen(
-                cmd, env=_swift_env(), stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True)))
+        self._processes.spawn(name, cmd, self._log(name), _swift_env())
 
     def _log(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
@@ -352,21 +332,10 @@ class SwiftStack:
 
     def _poll(self, name: str, deadline: float, ready) -> None:
         """Call ready() until it is true; fail at deadline or when a process has died."""
-        while True:
-            for dead, proc in self._procs:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"Swift's {dead} exited with {proc.returncode} at start:"
-                                       f"\n{stack._log_tail(self._log(dead))}")
-            try:
-                if ready():
-                    return
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                log = stack._log_tail(self._log(name))
-                raise RuntimeError(f"Swift {name} server on port {self.ports[name]} not ready "
-                                   f"after {START_TIMEOUT:.0f} s:\n{log}")
-            time.sleep(0.2)
+        self._processes.wait_ready(
+            name, ready, deadline,
+            f"Swift {name} server on port {self.ports[name]} not ready after "
+            f"{START_TIMEOUT:.0f} s")
 
 
 def _swift_env() -> dict[str, str]:

@@ -14,6 +14,21 @@ def sample():
     return read
 
 
+@pytest.fixture
+def run(tmp_path, capsys):
+    """``run(config_text, *argv)``: imgsync's CLI on that configuration, as
+    ``(exit code, stdout, stderr)``."""
+    from imgsync import cli
+
+    def invoke(config_text, *args):
+        path = tmp_path / "imgsync.conf"
+        path.write_text(config_text)
+        code = cli.main(["--config-file", str(path), *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+    return invoke
+
+
 @pytest.fixture(scope="session")
 def qcow2(tmp_path_factory):
     """The bytes of an empty 64 MiB qcow2 made by qemu-img: a real image header."""

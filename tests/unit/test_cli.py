@@ -7,17 +7,6 @@ from imgsync.engine import sync as sync_mod
 from imgsync.glance import client as glance_mod
 
 
-@pytest.fixture
-def run(tmp_path, capsys):
-    def invoke(config_text, *args):
-        path = tmp_path / "imgsync.conf"
-        path.write_text(config_text)
-        code = cli.main(["--config-file", str(path), *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-    return invoke
-
-
 @pytest.mark.parametrize("text,fragment", [
     ("[DEFAULT]\nvisibility = bogus\n", "[DEFAULT] visibility"),
     ("[DEFAULT]\nproperties = a=b,c\n", "[DEFAULT] properties"),

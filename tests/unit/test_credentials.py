@@ -11,7 +11,6 @@ import textwrap
 
 import pytest
 
-from imgsync import cli
 from imgsync import exceptions
 from imgsync import redact
 from imgsync.engine.executor import Result
@@ -89,17 +88,6 @@ def test_masking_a_mebibyte_of_hostile_text_takes_linear_time():
     done = subprocess.run([sys.executable, "-c", HOSTILE], capture_output=True, text=True,
                           timeout=120, env={**os.environ, "PYTHONPATH": ROOT})
     assert done.stdout == "done\n", done.stderr
-
-
-@pytest.fixture
-def run(tmp_path, capsys):
-    def invoke(config_text, *args):
-        path = tmp_path / "imgsync.conf"
-        path.write_text(config_text)
-        code = cli.main(["--config-file", str(path), *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-    return invoke
 
 
 @pytest.mark.parametrize("password", ["hunt er2", "hunt#er2", "hunt?er2", "hunt/er2",

@@ -8,7 +8,6 @@ import json
 import pytest
 import requests
 
-from imgsync import cli
 from imgsync import exceptions
 from imgsync import targets as targets_mod
 from imgsync.glance import client as glance_mod
@@ -149,17 +148,6 @@ def regions(monkeypatch):
                         region or conf.glance.region_name)
     monkeypatch.setattr(glance_mod, "image_proxy", image_proxy)
     return proxies
-
-
-@pytest.fixture
-def run(tmp_path, capsys):
-    def invoke(config_text, *args):
-        path = tmp_path / "imgsync.conf"
-        path.write_text(config_text)
-        code = cli.main(["--config-file", str(path), *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-    return invoke
 
 
 def published(proxy):

@@ -12,7 +12,6 @@ Override it with ``properties`` where a consumer expects ``centos``.
 
 import re
 
-from imgsync import exceptions
 from imgsync.upstream import checksums
 from imgsync.upstream.drivers import dated
 from imgsync.upstream.drivers import el
@@ -23,6 +22,8 @@ class AlmaLinuxDriver(el.EnterpriseLinuxDriver):
     """AlmaLinux ``GenericCloud`` qcow2 (not the ext4, UEFI or OpenNebula variants)."""
 
     family = "almalinux"
+    brand = "AlmaLinux"
+    admin_user = "almalinux"
     upstream_url = "https://repo.almalinux.org/almalinux/"
     image_description = "https://wiki.almalinux.org/release-notes/"
     replace_frequency = "yearly"
@@ -44,10 +45,7 @@ class AlmaLinuxDriver(el.EnterpriseLinuxDriver):
         prefix = f"AlmaLinux-{self.major}-GenericCloud-"
         pattern = re.compile(rf"{re.escape(prefix)}(?P<version>{self.major}\.\d+-\d{{8}}"
                              rf"(?:\.\d+)?)\.{re.escape(upstream_arch)}\.qcow2")
-        files = dated.newest_first(sums, pattern)
-        if not files:
-            raise exceptions.LayoutError(sums_url, f"dated images like {pattern.pattern}",
-                                         ", ".join(list(sums)[:5]) or "no checksum lines")
+        files = dated.newest_first(sums, pattern, sums_url, "dated images", "no checksum lines")
         alias = f"{prefix}latest.{upstream_arch}.qcow2"
         current = dated.from_alias(files, helpers.lookup(sums, alias, sums_url),
                                    sums.__getitem__, alias, sums_url)
@@ -55,23 +53,6 @@ class AlmaLinuxDriver(el.EnterpriseLinuxDriver):
                                 document.signed)
 
 
-class AlmaLinux8(AlmaLinuxDriver):
-    major = "8"
-    display_name = "AlmaLinux 8"
-    metadata = helpers.metadata("almalinux", "8", "almalinux")
-    provided_until = "2029-03-01"
-
-
-class AlmaLinux9(AlmaLinuxDriver):
-    major = "9"
-    display_name = "AlmaLinux 9"
-    metadata = helpers.metadata("almalinux", "9", "almalinux")
-    provided_until = "2032-05-31"
-    signature_default = "required"
-
-
-class AlmaLinux10(AlmaLinuxDriver):
-    major = "10"
-    display_name = "AlmaLinux 10"
-    metadata = helpers.metadata("almalinux", "10", "almalinux")
-    provided_until = "2035-05-31"
+AlmaLinux8 = AlmaLinuxDriver.for_major("8", "2029-03-01")
+AlmaLinux9 = AlmaLinuxDriver.for_major("9", "2032-05-31", signature_default="required")
+AlmaLinux10 = AlmaLinuxDriver.for_major("10", "2035-05-31")

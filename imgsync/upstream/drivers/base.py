@@ -122,6 +122,13 @@ class Driver:
         self._keyring = None
 
     @classmethod
+    def release_class(cls, name, display_name, **attrs):
+        """The class of one release of this family, ``name`` as its entry point names it:
+        what sets the release apart is a table row, the rest is the family's."""
+        return type(name, (cls,), {"__module__": cls.__module__, "__qualname__": name,
+                                   "display_name": display_name, **attrs})
+
+    @classmethod
     def opts(cls):
         """The options of the driver's config group."""
         return options.common(cls) + list(cls.extra_opts)

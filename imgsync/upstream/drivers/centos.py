@@ -10,17 +10,17 @@ the ``GenericCloud-x86_64-`` one is UEFI-only and not taken.
 
 import re
 
-from imgsync import exceptions
 from imgsync.upstream import checksums
 from imgsync.upstream.drivers import dated
 from imgsync.upstream.drivers import el
-from imgsync.upstream.drivers import helpers
 
 
 class CentOSStreamDriver(el.EnterpriseLinuxDriver):
     """CentOS Stream ``GenericCloud`` qcow2."""
 
     family = "centos"
+    brand = "CentOS Stream"
+    admin_user = "cloud-user"
     upstream_url = "https://cloud.centos.org/centos/"
     image_description = "https://www.centos.org/centos-stream/"
     replace_frequency = "monthly"
@@ -31,22 +31,9 @@ class CentOSStreamDriver(el.EnterpriseLinuxDriver):
         sums = checksums.parse(self.upstream.get_text(sums_url), sums_url)
         pattern = re.compile(rf"CentOS-Stream-GenericCloud-{self.major}-(?P<version>\d{{8}}\.\d+)"
                              rf"\.{re.escape(upstream_arch)}\.qcow2")
-        files = dated.newest_first(sums, pattern)
-        if not files:
-            raise exceptions.LayoutError(sums_url, f"composes like {pattern.pattern}",
-                                         ", ".join(list(sums)[:5]) or "no checksum lines")
+        files = dated.newest_first(sums, pattern, sums_url, "composes", "no checksum lines")
         return dated.from_files(self, arch, url, files, sums.__getitem__, sums_url)
 
 
-class CentOSStream9(CentOSStreamDriver):
-    major = "9"
-    display_name = "CentOS Stream 9"
-    metadata = helpers.metadata("centos", "9", "cloud-user")
-    provided_until = "2027-05-31"
-
-
-class CentOSStream10(CentOSStreamDriver):
-    major = "10"
-    display_name = "CentOS Stream 10"
-    metadata = helpers.metadata("centos", "10", "cloud-user")
-    provided_until = "2030-01-01"
+CentOSStream9 = CentOSStreamDriver.for_major("9", "2027-05-31")
+CentOSStream10 = CentOSStreamDriver.for_major("10", "2030-01-01")

@@ -29,6 +29,25 @@ class Build:
     date: datetime.date
 
 
+def build_dirs(entries, pattern, prefix=""):
+    """Build directories among listing entries, newest first: ``prefix`` then what
+    ``pattern`` matches in full, its groups ``date`` (YYYYMMDD) and ``n`` (a counter or
+    respin, maybe absent). The build id is the entry without prefix and slash, and it is
+    the version: two builds of one day are two versions. An impossible date is skipped."""
+    found = []
+    for entry in entries:
+        match = pattern.fullmatch(entry[len(prefix):]) if entry.startswith(prefix) else None
+        if not match:
+            continue
+        try:
+            date = datetime.datetime.strptime(match["date"], "%Y%m%d").date()
+        except ValueError:
+            continue
+        build_id = entry[len(prefix):-1]
+        found.append(((date, int(match["n"] or 0)), Build(entry, build_id, build_id, date)))
+    return [build for _, build in sorted(found, key=lambda item: item[0], reverse=True)]
+
+
 def build_date(version, url):
     """The date of a build id that holds ``YYYYMMDD`` (``20260714.1``, ``9.8-20260526``)."""
     match = _DATE.search(version)
@@ -38,10 +57,15 @@ def build_date(version, url):
         raise exceptions.LayoutError(url, "a build id with a YYYYMMDD date", version) from exc
 
 
-def newest_first(names, pattern):
-    """``(version, name)`` of the names ``pattern`` matches, newest ``version`` group first."""
+def newest_first(names, pattern, url, what, nothing="no entries"):
+    """``(version, name)`` of the names ``pattern`` matches, newest ``version`` group first,
+    or a LayoutError: ``url`` has no ``what`` like the pattern (``nothing``: no names)."""
     found = {(m["version"], name) for name in names if (m := pattern.fullmatch(name))}
-    return sorted(found, key=lambda item: ordering.natural_key(item[0]), reverse=True)
+    if not found:
+        raise exceptions.LayoutError(url, f"{what} like {pattern.pattern}",
+                                     ", ".join(list(names)[:10]) or nothing)
+    return sorted(found, key=lambda item: (ordering.natural_key(item[0]), item[1]),
+                  reverse=True)
 
 
 def from_alias(dated, alias_checksum, checksum_of, alias, url):

@@ -7,7 +7,6 @@ dailies), ``NNNN`` a build counter shared across releases; the version is the
 unconfirmed upstream; ``versions`` takes what is listed.
 """
 
-import datetime
 import re
 
 from oslo_config import cfg
@@ -21,30 +20,13 @@ _STREAMS = {
     "release": "<codename>/YYYYMMDD-NNNN/, point releases and security updates",
     "daily": "<codename>/daily/YYYYMMDD-NNNN/, daily builds, about four months kept upstream",
 }
-_BUILD_DIR = re.compile(r"^(?P<date>\d{8})-(?P<build>\d+)/$")
+_BUILD_DIR = re.compile(r"(?P<date>\d{8})-(?P<n>\d+)/")
 
 
 def stream_opt(*streams):
     """The ``stream`` option, offering ``streams`` (the first is the default)."""
     return cfg.StrOpt("stream", default=streams[0], choices=[(s, _STREAMS[s]) for s in streams],
                       help="Which of Debian's image streams to follow.")
-
-
-def build_dirs(entries):
-    """Build directories (``YYYYMMDD-NNNN/``) among listing entries, newest first."""
-    found = []
-    for entry in entries:
-        match = _BUILD_DIR.match(entry)
-        if not match:
-            continue
-        try:
-            date = datetime.datetime.strptime(match["date"], "%Y%m%d").date()
-        except ValueError:
-            continue
-        # the version is the whole build id: two builds of one day are two versions
-        found.append(((date, int(match["build"])),
-                      dated.Build(entry, entry[:-1], entry[:-1], date)))
-    return [build for _, build in sorted(found, key=lambda item: item[0], reverse=True)]
 
 
 class DebianDriver(base.Driver):
@@ -62,6 +44,14 @@ class DebianDriver(base.Driver):
     architectures = {"x86_64": "amd64", "aarch64": "arm64"}
     extra_opts = (stream_opt("release", "daily"),)
 
+    @classmethod
+    def for_release(cls, number, codename, provided_until):
+        """The class of one numbered release (``Debian12``), until the end of Debian LTS."""
+        return cls.release_class(f"Debian{number}", f"Debian {number}",
+                                 provided_until=provided_until,
+                                 number=number, codename=codename,
+                                 metadata=helpers.metadata("debian", number, "debian"))
+
     @property
     def image_description(self):
         """Debian's page of the release."""
@@ -71,7 +61,7 @@ class DebianDriver(base.Driver):
         daily = self.conf.stream == "daily"
         listing_url = f"{self.base_url}{self.codename}/" + ("daily/" if daily else "")
         entries = self.upstream.entries(listing_url)
-        builds = build_dirs(entries)
+        builds = dated.build_dirs(entries, _BUILD_DIR)
         if not builds:
             raise exceptions.LayoutError(listing_url, "build directories named YYYYMMDD-NNNN/",
                                          ", ".join(entries[:10]) or "no entries")
@@ -83,31 +73,9 @@ class DebianDriver(base.Driver):
         return dated.from_build_dirs(self, listing_url, builds, "SHA512SUMS", filenames)
 
 
-class Debian11(DebianDriver):
-    number = "11"
-    codename = "bullseye"
-    display_name = "Debian 11"
-    metadata = helpers.metadata("debian", "11", "debian")
-    provided_until = "2026-08-31"
-    """The end of Debian LTS."""
-
-
-class Debian12(DebianDriver):
-    number = "12"
-    codename = "bookworm"
-    display_name = "Debian 12"
-    metadata = helpers.metadata("debian", "12", "debian")
-    provided_until = "2028-06-30"
-    """The end of Debian LTS."""
-
-
-class Debian13(DebianDriver):
-    number = "13"
-    codename = "trixie"
-    display_name = "Debian 13"
-    metadata = helpers.metadata("debian", "13", "debian")
-    provided_until = "2030-06-30"
-    """The end of Debian LTS."""
+Debian11 = DebianDriver.for_release("11", "bullseye", "2026-08-31")
+Debian12 = DebianDriver.for_release("12", "bookworm", "2028-06-30")
+Debian13 = DebianDriver.for_release("13", "trixie", "2030-06-30")
 
 
 class DebianTesting(DebianDriver):

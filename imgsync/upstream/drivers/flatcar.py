@@ -107,6 +107,13 @@ class FlatcarDriver(base.Driver):
     """FLATCAR_BRANCH of the channel's versions (``<build>.<branch>.<patch>``): 0 alpha,
     1 beta, 2 stable, 3 LTS."""
 
+    @classmethod
+    def for_channel(cls, channel, branch):
+        """The class of one channel (``FlatcarStable``), on the channel's own site."""
+        return cls.release_class(
+            f"Flatcar{channel.capitalize()}", f"Flatcar {channel}", branch=branch,
+            upstream_url=f"https://{channel.lower()}.release.flatcar-linux.net/")
+
     def patchlevel(self, version):
         return version
 
@@ -219,25 +226,7 @@ class FlatcarDriver(base.Driver):
         return next((f for f in self._files() if f[0] in entries), None)
 
 
-class FlatcarStable(FlatcarDriver):
-    branch = "2"
-    display_name = "Flatcar Stable"
-    upstream_url = "https://stable.release.flatcar-linux.net/"
-
-
-class FlatcarBeta(FlatcarDriver):
-    branch = "1"
-    display_name = "Flatcar Beta"
-    upstream_url = "https://beta.release.flatcar-linux.net/"
-
-
-class FlatcarAlpha(FlatcarDriver):
-    branch = "0"
-    display_name = "Flatcar Alpha"
-    upstream_url = "https://alpha.release.flatcar-linux.net/"
-
-
-class FlatcarLts(FlatcarDriver):
-    branch = "3"
-    display_name = "Flatcar LTS"
-    upstream_url = "https://lts.release.flatcar-linux.net/"
+FlatcarStable = FlatcarDriver.for_channel("Stable", "2")
+FlatcarBeta = FlatcarDriver.for_channel("Beta", "1")
+FlatcarAlpha = FlatcarDriver.for_channel("Alpha", "0")
+FlatcarLts = FlatcarDriver.for_channel("LTS", "3")

@@ -10,10 +10,10 @@ unconfirmed upstream.
 import logging
 import re
 
-from imgsync import exceptions
 from imgsync import ordering
 from imgsync.upstream import checksums
 from imgsync.upstream.drivers import base
+from imgsync.upstream.drivers import dated
 from imgsync.upstream.drivers import helpers
 
 LOG = logging.getLogger(__name__)
@@ -46,12 +46,20 @@ class LeapDriver(base.Driver):
     image_description = "https://get.opensuse.org/leap/"
     series: str
 
+    @classmethod
+    def for_series(cls, series, admin_user, provided_until, **attrs):
+        """The class of one Leap series (``Leap156``)."""
+        return cls.release_class(
+            f"Leap{series.replace('.', '')}", f"openSUSE Leap {series}",
+            provided_until=provided_until, series=series,
+            metadata=helpers.metadata("opensuse", series, admin_user), **attrs)
+
     def pattern(self, arch):
         """Build-numbered names: 15.x ``openSUSE-Leap-15.6-Minimal-VM.<arch>-15.6.0-Cloud-
         Build<N>.qcow2``, 16.0 ``Leap-16.0-Minimal-VM.<arch>-Cloud-Build<N>.qcow2``."""
-        return re.compile(rf"^(?:openSUSE-)?Leap-{re.escape(self.series)}-Minimal-VM"
-                          rf"\.{re.escape(arch)}-(?:[\d.]+-)?Cloud-Build(?P<build>\d+(?:\.\d+)*)"
-                          r"\.qcow2$")
+        return re.compile(rf"(?:openSUSE-)?Leap-{re.escape(self.series)}-Minimal-VM"
+                          rf"\.{re.escape(arch)}-(?:[\d.]+-)?Cloud-Build(?P<version>\d+(?:\.\d+)*)"
+                          r"\.qcow2")
 
     def releases(self):
         url = f"{self.base_url}{self.series}/appliances/"
@@ -59,11 +67,7 @@ class LeapDriver(base.Driver):
         found = []
         for arch in self.conf.architectures:
             pattern = self.pattern(self.architectures[arch])
-            builds = sorted(((m["build"], e) for e in entries if (m := pattern.match(e))),
-                            key=lambda b: ordering.natural_key(b[0]), reverse=True)
-            if not builds:
-                raise exceptions.LayoutError(url, f"build-numbered files like {pattern.pattern}",
-                                             ", ".join(entries[:10]) or "no entries")
+            builds = dated.newest_first(entries, pattern, url, "build-numbered files")
             for build, name in builds[:self.conf.versions]:
                 sums_url = f"{url}{name}.sha256"
                 document = self.signed_text(sums_url)
@@ -76,16 +80,5 @@ class LeapDriver(base.Driver):
         return sorted(found, key=lambda r: ordering.natural_key(r.version), reverse=True)
 
 
-class Leap156(LeapDriver):
-    series = "15.6"
-    display_name = "openSUSE Leap 15.6"
-    metadata = helpers.metadata("opensuse", "15.6", "opensuse")
-    provided_until = "2026-04-30"
-
-
-class Leap160(LeapDriver):
-    series = "16.0"
-    display_name = "openSUSE Leap 16.0"
-    metadata = helpers.metadata("opensuse", "16.0", "sles")
-    provided_until = "2027-10-31"
-    signature_default = "required"
+Leap156 = LeapDriver.for_series("15.6", "opensuse", "2026-04-30")
+Leap160 = LeapDriver.for_series("16.0", "sles", "2027-10-31", signature_default="required")

@@ -59,10 +59,8 @@ def common(driver_cls):
                    help="OpenPGP signature of upstream's checksum file"
                         f" ({_signing(driver_cls)})."),
         cfg.BoolOpt("allow_signature_downgrade", default=False,
-                    help="Accept builds without a valid signature although imgsync's images "
-                         "of this instance carry imgsync.signed_by (by default such a build "
-                         "fails the instance, whatever 'signature' says: a mirror may have "
-                         "removed the signature)."),
+                    help="Accept an unsigned build once this instance's images are signed "
+                         "(by default it fails, whatever 'signature' says)."),
         cfg.StrOpt("signing_keys",
                    help="File of OpenPGP certificates (armored or binary, one or more) "
                         "that replaces the driver's shipped, pinned keys."),
@@ -76,9 +74,8 @@ def common(driver_cls):
                     help="Architectures to sync, in libosinfo names (Glance "
                          "'architecture'), whatever upstream calls them."),
         cfg.Opt("properties", type=imgsync_conf.Properties(), default={},
-                help="Glance properties for this driver's images, as key=value list; "
-                     "they override the driver's defaults and [DEFAULT] properties. The "
-                     "keys reserved there are reserved here too."),
+                help="Glance properties for this driver's images (key=value list), over "
+                     "the driver's and [DEFAULT]'s; the same keys are reserved."),
         cfg.IntOpt("keep_versions", default=3, min=1,
                    help="How many of this driver's images (per architecture) stay as they "
                         "are; older ones get expire_action. Never fewer than 'versions'."),
@@ -89,14 +86,11 @@ def common(driver_cls):
                                            "'deactivate' policy: admin before 2023.2, "
                                            "member since)"),
                             ("delete", "delete the image")],
-                   help="What happens to this driver's images beyond keep_versions. imgsync "
-                        "never touches images that are not its own (source=imgsync, owned "
-                        "by its project)."),
+                   help="What happens to this driver's images beyond keep_versions (never "
+                        "to images not imgsync's own)."),
         cfg.BoolOpt("latest_name", default=False,
                     help="Name the newest image of each architecture just '<prefix><display "
-                         "name>' (e.g. 'Ubuntu 24.04'), as openstack-image-manager's rotation "
-                         "does; older ones keep '(<version>)'. Renames happen only once the "
-                         "new image is active."),
+                         "name>'; older ones keep '(<version>)'."),
         cfg.IntOpt("min_disk", min=0,
                    help="Glance min_disk in GiB (driver default: "
                         f"{driver_cls.min_disk})."),
@@ -118,16 +112,14 @@ def scs(driver_cls):
         cfg.StrOpt("replace_frequency",
                    default=driver_cls.replace_frequency,
                    regex=r"^(yearly|quarterly|monthly|weekly|daily|critical_bug|never)$",
-                   help="How often a new build replaces the image, as the cloud promises it "
-                        "(SCS checks the newest image's image_build_date against it): "
-                        "yearly, quarterly, monthly, weekly, daily, critical_bug or never. "
-                        "Promise no more often than upstream publishes."),
+                   help="How often a new build replaces the image, as the cloud promises "
+                        "(SCS): yearly, quarterly, monthly, weekly, daily, critical_bug or "
+                        "never; no more often than upstream publishes."),
         cfg.StrOpt("uuid_validity",
                    regex=r"^(none|forever|notice|last-\d+|\d{4}-\d{2}-\d{2})$",
                    help="How long an image's id stays valid: none, forever, notice, last-N "
-                        "or a YYYY-MM-DD date. Default: what the rotation gives, last-N with "
-                        "N the larger of keep_versions and versions (none with "
-                        "expire_action = none)."),
+                        "or a YYYY-MM-DD date. Default: last-N, N the larger of keep_versions "
+                        "and versions (none with expire_action = none)."),
         cfg.StrOpt("provided_until",
                    default=driver_cls.provided_until,
                    regex=r"^(none|notice|\d{4}-\d{2}-\d{2})$",

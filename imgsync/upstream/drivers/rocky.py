@@ -49,6 +49,8 @@ class RockyDriver(el.EnterpriseLinuxDriver):
     })
 
     family = "rocky"
+    brand = "Rocky Linux"
+    admin_user = "rocky"
     upstream_url = "https://download.rockylinux.org/pub/rocky/"
     image_description = "https://docs.rockylinux.org/release_notes/"
     replace_frequency = "yearly"
@@ -80,31 +82,12 @@ class RockyDriver(el.EnterpriseLinuxDriver):
             def checksum_of(name):
                 image_sums = f"{url}{name}.CHECKSUM"
                 return image_checksum(self.upstream.get_text(image_sums), name, image_sums)
-        files = dated.newest_first(names, pattern)
-        if not files:
-            raise exceptions.LayoutError(url, f"dated images like {pattern.pattern}",
-                                         ", ".join(list(names)[:10]) or "no entries")
+        files = dated.newest_first(names, pattern, url, "dated images")
         alias_checksum = checksum_of(alias) if alias in names else None
         current = dated.from_alias(files, alias_checksum, checksum_of, alias, url)
         return dated.from_files(self, arch, url, current, checksum_of, sums_url, signed)
 
 
-class Rocky8(RockyDriver):
-    major = "8"
-    display_name = "Rocky Linux 8"
-    metadata = helpers.metadata("rocky", "8", "rocky")
-    provided_until = "2029-05-31"
-
-
-class Rocky9(RockyDriver):
-    major = "9"
-    display_name = "Rocky Linux 9"
-    metadata = helpers.metadata("rocky", "9", "rocky")
-    provided_until = "2032-05-31"
-
-
-class Rocky10(RockyDriver):
-    major = "10"
-    display_name = "Rocky Linux 10"
-    metadata = helpers.metadata("rocky", "10", "rocky")
-    provided_until = "2035-05-31"
+Rocky8 = RockyDriver.for_major("8", "2029-05-31")
+Rocky9 = RockyDriver.for_major("9", "2032-05-31")
+Rocky10 = RockyDriver.for_major("10", "2035-05-31")

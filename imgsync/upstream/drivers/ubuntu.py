@@ -6,7 +6,6 @@ ones, and a minimal arm64 image that a release lacks (focal) is a layout error f
 aarch64 only when it is configured.
 """
 
-import datetime
 import re
 
 from oslo_config import cfg
@@ -16,20 +15,7 @@ from imgsync.upstream.drivers import base
 from imgsync.upstream.drivers import dated
 from imgsync.upstream.drivers import helpers
 
-_BUILD_DIR = re.compile(r"^(?:release-)?(?P<date>\d{8})(?:\.(?P<respin>\d+))?/$")
-
-
-def build_dirs(entries, prefix):
-    """Build directories (``[prefix]YYYYMMDD[.N]/``) among listing entries, newest first."""
-    found = []
-    for entry in entries:
-        match = _BUILD_DIR.match(entry)
-        if match and entry.startswith(prefix) and (prefix or not entry.startswith("release-")):
-            key = (int(match["date"]), int(match["respin"] or 0))
-            date = datetime.datetime.strptime(match["date"], "%Y%m%d").date()
-            serial = entry[len(prefix):-1]
-            found.append((key, dated.Build(entry, serial, serial, date)))
-    return [build for _, build in sorted(found, key=lambda item: item[0], reverse=True)]
+_BUILD_DIR = re.compile(r"(?P<date>\d{8})(?:\.(?P<n>\d+))?/")
 
 
 class UbuntuDriver(base.Driver):
@@ -62,6 +48,16 @@ class UbuntuDriver(base.Driver):
                    help="Which of Ubuntu's image streams to follow."),
     )
 
+    @classmethod
+    def for_series(cls, series, codename, provided_until):
+        """The class of one LTS series of this variant (``Ubuntu2404``,
+        ``Ubuntu2404Minimal``), until the end of its standard support."""
+        suffix = "" if cls.variant == "server" else cls.variant.capitalize()
+        return cls.release_class(
+            f"Ubuntu{series.replace('.', '')}{suffix}", f"Ubuntu {series} {suffix}".rstrip(),
+            provided_until=provided_until, series=series, codename=codename,
+            metadata=helpers.metadata("ubuntu", series, "ubuntu"))
+
     @property
     def image_description(self):
         """The stream's page on cloud-images.ubuntu.com."""
@@ -79,7 +75,7 @@ class UbuntuDriver(base.Driver):
     def releases(self):
         listing_url, prefix, pattern = self._layout()
         entries = self.upstream.entries(listing_url)
-        builds = build_dirs(entries, prefix)
+        builds = dated.build_dirs(entries, _BUILD_DIR, prefix)
         if not builds:
             raise exceptions.LayoutError(
                 listing_url, f"build directories named {prefix}YYYYMMDD[.N]/",
@@ -100,65 +96,10 @@ class UbuntuMinimalDriver(UbuntuDriver):
     daily_subdir = "daily/"
 
 
-class Ubuntu2004(UbuntuDriver):
-    series = "20.04"
-    codename = "focal"
-    display_name = "Ubuntu 20.04"
-    metadata = helpers.metadata("ubuntu", "20.04", "ubuntu")
-    provided_until = "2025-05-31"
-
-
-class Ubuntu2204(UbuntuDriver):
-    series = "22.04"
-    codename = "jammy"
-    display_name = "Ubuntu 22.04"
-    metadata = helpers.metadata("ubuntu", "22.04", "ubuntu")
-    provided_until = "2027-04-30"
-
-
-class Ubuntu2404(UbuntuDriver):
-    series = "24.04"
-    codename = "noble"
-    display_name = "Ubuntu 24.04"
-    metadata = helpers.metadata("ubuntu", "24.04", "ubuntu")
-    provided_until = "2029-04-30"
-
-
-class Ubuntu2604(UbuntuDriver):
-    series = "26.04"
-    codename = "resolute"
-    display_name = "Ubuntu 26.04"
-    metadata = helpers.metadata("ubuntu", "26.04", "ubuntu")
-    provided_until = "2031-04-30"
-
-
-class Ubuntu2004Minimal(UbuntuMinimalDriver):
-    series = "20.04"
-    codename = "focal"
-    display_name = "Ubuntu 20.04 Minimal"
-    metadata = helpers.metadata("ubuntu", "20.04", "ubuntu")
-    provided_until = "2025-05-31"
-
-
-class Ubuntu2204Minimal(UbuntuMinimalDriver):
-    series = "22.04"
-    codename = "jammy"
-    display_name = "Ubuntu 22.04 Minimal"
-    metadata = helpers.metadata("ubuntu", "22.04", "ubuntu")
-    provided_until = "2027-04-30"
-
-
-class Ubuntu2404Minimal(UbuntuMinimalDriver):
-    series = "24.04"
-    codename = "noble"
-    display_name = "Ubuntu 24.04 Minimal"
-    metadata = helpers.metadata("ubuntu", "24.04", "ubuntu")
-    provided_until = "2029-04-30"
-
-
-class Ubuntu2604Minimal(UbuntuMinimalDriver):
-    series = "26.04"
-    codename = "resolute"
-    display_name = "Ubuntu 26.04 Minimal"
-    metadata = helpers.metadata("ubuntu", "26.04", "ubuntu")
-    provided_until = "2031-04-30"
+_SERIES = [("20.04", "focal", "2025-05-31"), ("22.04", "jammy", "2027-04-30"),
+           ("24.04", "noble", "2029-04-30"), ("26.04", "resolute", "2031-04-30")]
+"""Each LTS series: its codename and the end of its standard support."""
+Ubuntu2004, Ubuntu2204, Ubuntu2404, Ubuntu2604 = (
+    UbuntuDriver.for_series(*row) for row in _SERIES)
+Ubuntu2004Minimal, Ubuntu2204Minimal, Ubuntu2404Minimal, Ubuntu2604Minimal = (
+    UbuntuMinimalDriver.for_series(*row) for row in _SERIES)
