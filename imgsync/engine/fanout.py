@@ -184,8 +184,9 @@ class _outcome:
 
     def record(self, target_upload, size):
         seconds = time.monotonic() - self.run.started
-        LOG.info("%s: uploaded %s as image %s to %s (%d bytes in %.1f s, %s)",
-                 self.run.release.distro, self.delivery.name, target_upload.image_id,
+        LOG.info("%s: uploaded %s%s to %s (%d bytes in %.1f s, %s)",
+                 self.run.release.distro, self.delivery.name,
+                 f" as image {target_upload.image_id}" if target_upload.image_id else "",
                  self.delivery.target or "Glance", size, seconds, target_upload.method)
         self.run.outcomes[self.delivery.target] = upload_mod.Uploaded(
             target_upload.image_id, size, target_upload.method, seconds)

@@ -74,7 +74,7 @@ class SwiftStore:
     def ensure(self):
         """Create the container unless it exists (readable by anyone with public_read)."""
         if self._request("HEAD", self._path(), "look at the container", ok=(204, 404)) == 404:
-            headers = {"X-Container-Read": ".r:*"} if self.public_read else {}
+            headers = {"X-Container-Read": ".r:*,.rlistings"} if self.public_read else {}
             self._request("PUT", self._path(), "create the container", headers=headers)
             LOG.info("created container %s%s", self.container,
                      " (public read)" if self.public_read else "")

@@ -29,7 +29,9 @@ class MirrorUpload:
 
     def __init__(self, uploader, release, key):
         self.release = release
-        self.image_id = self.name = key
+        self.name = key
+        self.image_id = ""
+        """An object has its name only."""
         self.method = uploader.store.kind
         self.part_size = uploader.store.part_size
         self.upload = uploader.store.begin(key, layout.metadata(release, _known(release)))

@@ -93,7 +93,7 @@ use = egg:swift#healthcheck
 PROXY_CONF = """\
 [pipeline:main]
 pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk
-    s3api tempauth {keystone_filters} copy slo dlo versioned_writes proxy-logging proxy-server
+    s3api {keystone_filters} tempauth copy slo dlo versioned_writes proxy-logging proxy-server
 
 [app:proxy-server]
 use = egg:swift#proxy
