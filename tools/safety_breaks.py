@@ -217,6 +217,20 @@ MUTANTS = [
      "        return min(times)", "        return max(times)"),
     ("a reservation's id drawn anew", "imgsync/engine/sync.py",
      "None) or next(reserved, None) or str(uuid.uuid4())", "None) or str(uuid.uuid4())"),
+    ("a mirrored object judged by its name alone", "imgsync/mirror/layout.py",
+     "return (obj.get(\"object\") == key(release)\n            and ", "return (obj.get(\"object\") == key(release)\n            or "),
+    ("an object imgsync did not write taken as its own", "imgsync/mirror/layout.py",
+     "if props.get(\"source\") != record.SOURCE or not", "if not"),
+    ("a build upstream still lists deleted from the mirror", "imgsync/engine/mirror_plan.py",
+     "not in kept and obj[\"object\"] not in wanted:", "not in kept:"),
+    ("the mirror's rotation before its upload", "imgsync/engine/mirror_plan.py",
+     "depends_on=tuple(uploads.get(arch, ()))", "depends_on=()"),
+    ("a replayed build mirrored", "imgsync/engine/mirror_plan.py",
+     "    trust.consistent(releases, objects, allow_unsigned)\n", ""),
+    ("an unfinished object left behind", "imgsync/mirror/upload.py",
+     "        except BaseException:\n            self.abort()\n", "        except BaseException:\n"),
+    ("a compressed build's digest claimed for its bytes", "imgsync/mirror/upload.py",
+     "return {} if release.compression else", "return"),
 ]
 survived = errors = 0
 only = sys.argv[1] if len(sys.argv) > 1 else ""
