@@ -1,6 +1,7 @@
 """The commands that need Glance, ``sync`` and ``status``: imported only when they run,
 so that the others never load openstacksdk."""
 
+import functools
 import time
 
 from oslo_log import log
@@ -118,12 +119,16 @@ def _write_catalog(conf, available, glance, mirror, names):
 
 
 def status_command(conf, available):
-    """Compare without changing anything: exit 1 when an instance or a Glance fails."""
+    """Compare without changing anything: exit 1 when an instance, a Glance or the mirror
+    fails."""
     selected = instances.selected(conf, available)
     targets = targets_mod.targets(conf)
-    # the planning path of 'sync --dry-run': listings, the planner and the in-use check
+    mirror, mirror_error = targets_mod.mirror(conf, several=bool(targets))
+    if mirror_error:
+        targets = [*targets, sync.Target(mirror_target.NAME, None, error=mirror_error)]
+    # the planning path of 'sync --dry-run': listings, the planners and the in-use check
     syncer = sync.Syncer([t for t in targets if not t.error], targets_mod.settings(conf),
-                         locks=None, dry_run=True)
+                         locks=None, dry_run=True, mirror=mirror)
     rows = []
     for driver in selected:
         releases, error = exceptions.attempt(driver.releases)
@@ -136,20 +141,28 @@ def status_command(conf, available):
                 rows.append(_status_row(driver.name, target.name, releases, None, "failing",
                                         target.error))
                 continue
-            actions, error = exceptions.attempt(syncer.plan, target, driver, releases)
-            if error:
-                LOG.error("%s: %s", driver.name, error)
-                rows.append(_status_row(driver.name, target.name, releases, None, "failing",
-                                        str(error)))
-                continue
-            held = [i[record.VERSION] for i in syncer.images(target, driver)
-                    if record.is_finished(i) and record.VERSION in i]
-            newest = max(held, key=ordering.natural_key, default=None)
-            behind = any(a.kind == record.Kind.UPLOAD for a in actions)
-            rows.append(_status_row(driver.name, target.name, releases, newest,
-                                    "behind" if behind else "in-sync", ""))
+            rows.append(_status(driver, target.name, releases, syncer.plan,
+                                functools.partial(syncer.images, target), target))
+        if mirror:
+            rows.append(_status(driver, mirror.name, releases, syncer.plan_mirror,
+                                lambda d: mirror.images(d.name)))
     report.status(rows, conf.command.format)
     return EXIT_FAILED if any(r["state"] == "failing" for r in rows) else EXIT_OK
+
+
+def _status(driver, name, releases, plan, images, *target):
+    """One row: whether the target ``name`` (planned by ``plan``, holding ``images(driver)``)
+    has upstream's builds."""
+    actions, error = exceptions.attempt(plan, *target, driver, releases)
+    if error:
+        LOG.error("%s: %s", driver.name, error)
+        return _status_row(driver.name, name, releases, None, "failing", str(error))
+    held = [i[record.VERSION] for i in images(driver)
+            if record.is_finished(i) and record.VERSION in i]
+    newest = max(held, key=ordering.natural_key, default=None)
+    behind = any(a.kind == record.Kind.UPLOAD for a in actions)
+    return _status_row(driver.name, name, releases, newest,
+                       "behind" if behind else "in-sync", "")
 
 
 def _status_row(instance, target, releases, glance, state, error):

@@ -1,6 +1,7 @@
 """End to end: the object-store mirror in a real Swift (through Keystone, and through
 its S3 API), beside the real Glance or alone, from one verified download."""
 
+import json
 import uuid
 
 import boto3
@@ -77,6 +78,9 @@ def test_swift_mirror_beside_glance_from_one_download(glance, mirror, swift, wri
     assert requests.head(url, timeout=30).headers["Etag"] == head["Etag"]
 
     mirror_mod.add_ubuntu_build(root, "24.04", "20240501")
+    status = imgsync("--config-file", config, "status", "--format", "json")
+    rows = {row["target"]: row for row in json.loads(status.stdout)["instances"]}
+    assert (rows["mirror"]["state"], rows["mirror"]["glance"]) == ("behind", "20240423")
     rotated = imgsync("--config-file", config, "sync")
     assert rotated.returncode == 0, rotated.stderr
     listing = requests.get(url.rsplit("/", 2)[0], params={"format": "json"}, timeout=30)
