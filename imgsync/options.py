@@ -1,8 +1,8 @@
 """The options oslo-config-generator writes to the sample (namespace ``imgsync``), laid
 out for an operator to read: the global groups; the options every driver group has,
-documented once in a ``[<driver>]`` group; and each driver group with only its own
-defaults that differ from those, and the driver's own options. [nova]'s adapter options
-are [glance]'s, documented there."""
+documented once in a ``[<driver>]`` group that lists each driver with the defaults it
+changes; and the drivers' own options, once per set. [nova]'s adapter options are
+[glance]'s, documented there."""
 
 import copy
 
@@ -11,6 +11,7 @@ from oslo_config import cfg
 from oslo_config import types
 
 from imgsync import conf as imgsync_conf
+from imgsync.mirror import options as mirror_options
 from imgsync.upstream import drivers
 from imgsync.upstream.drivers import options as driver_options
 
@@ -21,9 +22,8 @@ def list_opts():
     """Options for oslo-config-generator (entry point ``oslo.config.opts: imgsync``)."""
     available = sorted(drivers.available().items())
     return [*_global_groups(),
-            (_common_group([name for name, _ in available]),
-             driver_options.common(driver_options.Inherited)),
-            *(_driver_group(name, cls) for name, cls in available)]
+            (_common_group(available), driver_options.common(driver_options.Inherited)),
+            *_own_groups(available)]
 
 
 def _global_groups():
@@ -38,36 +38,58 @@ def _global_groups():
                 "How to reach Nova (only skip_images_in_use does): the adapter options "
                 f"of [{imgsync_conf.GLANCE_GROUP}].")),
              [_brief(opt, imgsync_conf.GLANCE_GROUP) for opt in adapter_opts]),
-            (imgsync_conf.COORDINATION_GROUP, imgsync_conf.coordination_opts)]
+            (imgsync_conf.COORDINATION_GROUP, imgsync_conf.coordination_opts),
+            (mirror_options.GROUP, mirror_options.opts)]
 
 
-def _common_group(names):
-    """The group that documents the common driver options (no real group has this name)."""
-    return cfg.OptGroup(COMMON_GROUP, help=(
-        f"Not a group to set: the options of every driver group below ([{names[0]}] to "
-        f"[{names[-1]}], see 'imgsync list-distros') and of every instance group, with "
-        "these defaults where the driver's group shows none of its own."))
+def _common_group(available):
+    """The group that documents the common driver options (no real group has this name),
+    and lists every driver with the defaults it changes: a group per driver would make
+    the sample thousands of lines."""
+    return cfg.OptGroup(COMMON_GROUP, help="\n".join([
+        "Not a group to set: the options of every driver group and of every instance "
+        "group, with these defaults unless the driver's differ. The drivers (as 'imgsync "
+        "list-distros' lists them), each with what it changes:",
+        *(line for name, cls in available for line in _driver_lines(name, cls))]))
 
 
-def _driver_group(name, cls):
-    """The driver's group: the common options whose default is the driver's own, then
-    the driver's own options."""
+def _driver_lines(name, cls):
+    """A driver in the list of [<driver>]: what it is, then each default it changes."""
     inherited = {opt.dest: opt.default
                  for opt in driver_options.common(driver_options.Inherited)}
-    own = [_brief(opt, COMMON_GROUP) for opt in driver_options.common(cls)
-           if opt.default != inherited[opt.dest]]
-    return cfg.OptGroup(name, help=_summary(cls)), own + list(cls.extra_opts)
+    changed = [f"    {opt.dest} = {_shown(opt.default)}" for opt in driver_options.common(cls)
+               if opt.default != inherited[opt.dest]]
+    what, *more = _summary(cls)
+    return [f"  [{name}] {what}", *(f"    {line}" for line in more), *changed]
+
+
+def _own_groups(available):
+    """A group for the drivers' own options, once per set of them, named after the first
+    driver that has them."""
+    seen = {}
+    for name, cls in available:
+        if cls.extra_opts:
+            key = repr([(opt.dest, opt.default, opt.help) for opt in cls.extra_opts])
+            seen.setdefault(key, (name, cls, []))[2].append(name)
+    return [(cfg.OptGroup(name, help=(
+                f"The own options of {', '.join(f'[{n}]' for n in names)}, beside "
+                f"[{COMMON_GROUP}]'s.")), list(cls.extra_opts))
+            for name, cls, names in seen.values()]
+
+
+def _shown(value):
+    return ",".join(map(str, value)) if isinstance(value, list | tuple) else value
 
 
 def _summary(cls):
-    """What the driver's group tells beside its defaults: what is not an option default."""
+    """What a driver is, beside its option defaults, in short lines."""
     if cls.signature_style:
-        signing = f"signed checksums ({cls.signature_style}: {cls.signature_description})"
+        signing = (f"signed checksums ({cls.signature_style}: "
+                   f"{cls.signature_description.split(', ')[0]})")
     else:
         signing = "no signatures upstream"
-    return (f"{cls.display_name}: architectures {', '.join(cls.architectures)}; "
-            f"min_disk {cls.min_disk} GiB and min_ram {cls.min_ram} MiB unless set; "
-            f"{signing}.")
+    return [f"{cls.display_name}: {', '.join(cls.architectures)}", signing,
+            f"min_disk {cls.min_disk} GiB, min_ram {cls.min_ram} MiB unless set"]
 
 
 def _brief(opt, documented_in):

@@ -186,10 +186,10 @@ def ensure_service_venv(path: Path | None = None) -> Path:
 
 
 def ensure_venv(venv: Path, packages: tuple[str, ...], marker: str,
-                scripts: tuple[str, ...] = (), interpreter: str = sys.executable) -> Path:
-    """Return ``venv`` with ``packages`` pip-installed from PyPI, installing them unless its
-    marker names exactly these (a bumped pin reinstalls) and ``scripts`` are there; a new
-    venv is created by ``interpreter`` (a tool whose pins need a newer Python than ours)."""
+                scripts: tuple[str, ...] = ()) -> Path:
+    """Return ``venv`` with ``packages`` (pip install's arguments) installed from PyPI,
+    installing them unless its marker names exactly these (a bumped pin reinstalls) and
+    ``scripts`` are there."""
     if _installed(venv, packages, marker, scripts):
         return venv
     venv.parent.mkdir(parents=True, exist_ok=True)
@@ -198,7 +198,7 @@ def ensure_venv(venv: Path, packages: tuple[str, ...], marker: str,
         if not _installed(venv, packages, marker, scripts):
             python = venv / "bin" / "python"
             if not python.is_file():
-                _run([interpreter, "-m", "venv", str(venv)], f"create {venv}")
+                _run([sys.executable, "-m", "venv", str(venv)], f"create {venv}")
             _run([str(python), "-m", "pip", "install", "--quiet", *packages],
                  "pip install " + " ".join(packages), timeout=PIP_TIMEOUT)
             (venv / marker).write_text(" ".join(packages) + "\n")

@@ -3,10 +3,8 @@ Swift container and catalogs it (no Glance target), then the real openstack-imag
 reads that catalog and imports the image into Glance by web-download from the
 ``mirror_url``, not from upstream."""
 
-import glob
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,41 +17,24 @@ import yaml
 from tests.functional import mirror as mirror_mod
 from tests.functional import stack as stack_mod
 
-OIM_PACKAGES = ("openstack-image-manager==0.20261007.0",)
-"""Pinned as the suite verified it; it pins its own openstacksdk, hence its own venv."""
-OIM_MARKER = ".imgsync-oim-venv"
+OIM = "openstack-image-manager==0.20261007.0"
+OIM_DEPENDENCIES = ("loguru==0.7.3", "munch==4.0.0", "natsort==8.4.0", "openstacksdk==4.20.0",
+                    "requests==2.34.2", "typer==0.27.2", "yamale==6.1.0", "PyYAML")
+"""What its main module imports, at the versions it pins. Not its other pins: patool
+4.1.0 (archives, for its prefetch) needs Python 3.12, and the test never prefetches."""
+OIM_MARKERS = (".imgsync-oim-dependencies", ".imgsync-oim-venv")
 OIM_VENV_ENV = "IMGSYNC_OIM_VENV"
-OIM_PYTHON_ENV = "IMGSYNC_OIM_PYTHON"
 OIM_TIMEOUT = 600
 """Seconds for one openstack-image-manager run (it polls an import every 10 s)."""
 PROBE_TIMEOUT = 120
-NEW_ENOUGH = "import sys; sys.exit(sys.version_info < (3, 12))"
 
 
-def oim_python():
-    """A Python >= 3.12 to create the venv with: this release pins patool 4.1.0, which
-    requires it. $IMGSYNC_OIM_PYTHON, ours, python3.13/3.12 on PATH, or pyenv's."""
-    pyenv = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
-    candidates = [os.environ.get(OIM_PYTHON_ENV), sys.executable,
-                  shutil.which("python3.13"), shutil.which("python3.12"),
-                  *sorted(glob.glob(f"{pyenv}/versions/3.1[2-9]*/bin/python3"), reverse=True)]
-    for python in filter(None, candidates):
-        try:
-            probe = subprocess.run([python, "-c", NEW_ENOUGH], capture_output=True,
-                                   timeout=30, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if probe.returncode == 0:
-            return python
-    return None
-
-
-def pypi_reachable(python):
+def pypi_reachable():
     """Whether pip (with this machine's index settings) can fetch the pinned package."""
     with tempfile.TemporaryDirectory(prefix="imgsync-oim-probe-") as dest:
         try:
-            probe = subprocess.run([python, "-m", "pip", "download", "--quiet", "--no-deps",
-                                    "--dest", dest, *OIM_PACKAGES],
+            probe = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet",
+                                    "--no-deps", "--dest", dest, OIM],
                                    capture_output=True, timeout=PROBE_TIMEOUT, check=False)
         except subprocess.TimeoutExpired:
             return False
@@ -62,19 +43,17 @@ def pypi_reachable(python):
 
 @pytest.fixture(scope="session")
 def oim():
-    """The openstack-image-manager command from its own cached venv, installed once (a
-    session fixture, ahead of the services: a skip starts none of them)."""
-    python = oim_python()
-    if python is None:
-        pytest.fail(f"{OIM_PACKAGES[0]} needs Python >= 3.12 (its pin patool 4.1.0 does): "
-                    f"none found; set ${OIM_PYTHON_ENV}")
+    """The openstack-image-manager command from its own cached venv (it pins its own
+    openstacksdk), installed once: a session fixture, ahead of the services, so that a
+    skip starts none of them."""
     venv = Path(os.environ.get(OIM_VENV_ENV) or Path.home() / ".cache/imgsync/oim-venv")
     try:
-        stack_mod.ensure_venv(venv, OIM_PACKAGES, OIM_MARKER, ("openstack-image-manager",),
-                              interpreter=python)
+        stack_mod.ensure_venv(venv, OIM_DEPENDENCIES, OIM_MARKERS[0])
+        stack_mod.ensure_venv(venv, ("--no-deps", OIM), OIM_MARKERS[1],
+                              ("openstack-image-manager",))
     except RuntimeError as exc:
-        if not pypi_reachable(python):
-            pytest.skip(f"PyPI unreachable: cannot install {OIM_PACKAGES[0]} into {venv}")
+        if not pypi_reachable():
+            pytest.skip(f"PyPI unreachable: cannot install {OIM} into {venv}")
         pytest.fail(str(exc))
     return venv / "bin" / "openstack-image-manager"
 
