@@ -2,15 +2,20 @@
 
 Objects are named as openstack-image-manager's mirror names them,
 ``<shortname>/<version>-<shortname>.<format>``; their metadata is the part of imgsync's
-Glance record (imgsync.model.record) that describes the build, with ``.`` written ``-``
-(object stores take no dots in metadata names), plus the digests of the stored bytes.
+Glance record (imgsync.model.record) that describes the build, its names written with
+``-`` for ``.`` and ``_`` (HTTP header names, which object stores keep metadata in, take
+neither safely), plus the digests of the stored bytes.
 """
 
 from imgsync.model import record
 
 RECORD_KEYS = ("source", record.DISTRO, record.VERSION, record.URL, record.SIGNED_BY,
-               record.SIGNED_AT, "architecture", "image_build_date")
-"""The keys of the Glance record that an object carries too (with its checksum)."""
+               record.SIGNED_AT, "architecture", "image_build_date",
+               *map(record.checksum_key, record.CHECKSUM_ALGOS))
+"""The keys of the Glance record that an object carries too (its checksum one of them)."""
+NAMES = {key_: key_.replace(".", "-").replace("_", "-") for key_ in RECORD_KEYS}
+"""Each record key's metadata name."""
+KEYS = {name: key_ for key_, name in NAMES.items()}
 STORED_DIGESTS = ("sha256", "sha512")
 """Digests of the object's own bytes, as metadata of that name, when they are known."""
 
@@ -28,11 +33,10 @@ def key(release):
 
 
 def metadata(release, digests=None):
-    """The object metadata of ``release`` (names without dots, values text), with
-    ``digests`` of the stored bytes (``{algo: hex}``) where known."""
+    """The object metadata of ``release`` (NAMES, values text), with ``digests`` of the
+    stored bytes (``{algo: hex}``) where known."""
     props = record.properties(release)
-    wanted = (*RECORD_KEYS, record.checksum_key(release.checksum_algo))
-    meta = {name.replace(".", "-"): str(props[name]) for name in wanted if props.get(name)}
+    meta = {name: str(props[key_]) for key_, name in NAMES.items() if props.get(key_)}
     meta.update({algo: value for algo, value in (digests or {}).items()
                  if algo in STORED_DIGESTS})
     return meta
@@ -42,7 +46,7 @@ def image(key_, size, meta, url):
     """An object read back as an image record (the keys imgsync.model.record names), so
     that the catalog and imgsync.upstream.trust read it as they read an image; None for
     an object imgsync did not write."""
-    props = {name.replace("imgsync-", "imgsync.", 1): value for name, value in meta.items()}
+    props = {KEYS[name]: value for name, value in meta.items() if name in KEYS}
     if props.get("source") != record.SOURCE or not props.get(record.VERSION):
         return None
     return {**props, "id": None, "object": key_, "size": size, "status": "active",

@@ -69,6 +69,7 @@ def test_swift_mirror_beside_glance_from_one_download(glance, mirror, swift, wri
     assert head["X-Object-Meta-Sha256"] == mirror_mod.sha(path, "sha256")
     assert head["X-Object-Meta-Sha512"] == mirror_mod.sha(path, "sha512")
     assert head["X-Object-Meta-Imgsync-Url"].startswith("https://cloud-images.ubuntu.com/")
+    assert head["X-Object-Meta-Image-Build-Date"] == "2024-04-23"
     assert head["X-Static-Large-Object"] == "True"   # 3 segments of 1 MiB, manifest last
     assert "mirror" in run.stdout
 
@@ -114,6 +115,7 @@ def test_s3_mirror_only_writes_objects_and_catalogs_without_glance(
     item = catalog_versions(catalogs)["20240423"]
     assert item["mirror_url"] == f"{swift.account_url}/{bucket}/{key('20240423')}"
     assert item["checksum"] == f"sha256:{mirror_mod.sha(path, 'sha256')}" and "id" not in item
+    assert str(item["build_date"]) == "2024-04-23"
     for text in (run.stdout, run.stderr, (catalogs / "ubuntu.yml").read_text()):
         assert swift.key not in text
 

@@ -94,7 +94,7 @@ def test_an_old_build_replayed_under_a_new_name_is_refused():
 
 
 def test_a_dropped_signature_is_refused_once_the_objects_are_signed():
-    signed = obj("3", **{"imgsync-signed_by": "ABCD"})
+    signed = obj("3", **{"imgsync-signed-by": "ABCD"})
     with pytest.raises(exceptions.RefusedBuild, match="no valid signature"):
         mirror_plan.plan([rel("4")], [signed], 3)
     assert mirror_plan.plan([rel("4")], [signed], 3, allow_unsigned=True)
