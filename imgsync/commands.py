@@ -1,9 +1,8 @@
 """The commands that need Glance, ``sync`` and ``status``: imported only when they run,
 so that the others never load openstacksdk."""
 
+import logging
 import time
-
-from oslo_log import log
 
 from imgsync import exceptions
 from imgsync import instances
@@ -16,7 +15,7 @@ from imgsync.ops import catalog
 from imgsync.ops import metrics
 from imgsync.ops import report
 
-LOG = log.getLogger(__name__)
+LOG = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
