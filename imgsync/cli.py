@@ -1,24 +1,23 @@
-"""The ``imgsync`` command: sync, check, status, catalog and list-distros."""
+"""The ``imgsync`` command: sync, check, status, catalog and list-distros.
 
+Each command imports only what it uses: ``--version`` answers before oslo.config is
+imported, ``--help`` before the drivers and keystoneauth1 are, and only ``sync`` and
+``status`` load openstacksdk (imgsync.commands).
+"""
+
+import importlib.metadata
 import json
+import logging
 import os
 import re
 import signal
 import sys
 
-from oslo_config import cfg
-from oslo_log import log
-
-from imgsync import conf as imgsync_conf
-from imgsync import config_check
 from imgsync import exceptions
-from imgsync import instances
 from imgsync import ordering
 from imgsync import redact
-from imgsync.ops import catalog
-from imgsync.upstream import drivers as drivers_mod
 
-LOG = log.getLogger(__name__)
+LOG = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
@@ -89,6 +88,8 @@ def _add_commands(subparsers):
 
 def _validate(conf):
     """Read every option now, so a bad value fails at start with the option's name."""
+    from oslo_config import cfg  # noqa: PLC0415 - not imported for --version
+
     for key in conf:
         try:
             value = conf[key]
@@ -125,6 +126,7 @@ CHECK_HEADER = f"{'INSTANCE':<20} {'VERSION':<14} {'BUILT':<11} URL"
 
 
 def cmd_check(conf, available):
+    from imgsync import instances  # noqa: PLC0415 - not imported for --version
     rows, failed = [], False
     for driver in instances.selected(conf, available):
         releases, error = exceptions.attempt(driver.releases)
@@ -151,6 +153,8 @@ def cmd_check(conf, available):
 
 
 def cmd_catalog(conf, available):
+    from imgsync import instances  # noqa: PLC0415 - not imported for --version
+    from imgsync.ops import catalog  # noqa: PLC0415 - nor yaml by the other commands
     drivers = instances.selected(conf, available)
     if conf.command.versions:
         for driver in drivers:
@@ -249,29 +253,35 @@ def _globals_first(args):
 
 
 def main(argv=None):
+    args = _globals_first(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--version"]:   # what argparse answers, without importing oslo.config
+        print(importlib.metadata.version("imgsync"))
+        raise SystemExit(EXIT_OK)
+    from oslo_config import cfg  # noqa: PLC0415 - not imported for --version
+    from oslo_log import log  # noqa: PLC0415
+
     conf = cfg.ConfigOpts()
-    available = drivers_mod.available()
     conf.register_cli_opt(cfg.SubCommandOpt("command", title="commands",
                                             handler=_add_commands))
     conf.register_cli_opt(cfg.BoolOpt(
         "strict-config", default=False,
         help="Make unknown options and groups in the configuration files errors (exit 2) "
              "instead of warnings."))
-    imgsync_conf.register_opts(conf, available)
     log.register_options(conf)
     conf.set_default("use_stderr", True)
-    args = _globals_first(sys.argv[1:] if argv is None else argv)
     try:
         _check_config_paths(args)
         try:
-            conf(args, project="imgsync", prog="imgsync", version=instances.version(),
+            conf(args, project="imgsync", prog="imgsync",
+                 version=importlib.metadata.version("imgsync"),
                  description=DESCRIPTION,
                  epilog=EPILOG)
         except OSError as exc:   # e.g. a directory named *.conf in --config-dir
             raise exceptions.ConfigError(
                 f"cannot read the configuration: {exc.filename or ''}: "
                 f"{exc.strerror or exc}") from exc
-        instances.register(conf, available)
+        from imgsync import config_check  # noqa: PLC0415 - keystoneauth1: not for --help
+        available = _register_opts(conf)
         _validate(conf)
         unknown = config_check.unknown(conf) if conf.command.name != "list-distros" else []
         if unknown and conf.strict_config:
@@ -304,3 +314,17 @@ def main(argv=None):
     if getattr(conf.command, "format", None) == "json":   # a reader of stdout learns why
         print(json.dumps({"error": error}, indent=2))
     return EXIT_FAILED
+
+
+def _register_opts(conf):
+    """Register the configuration files' options and return the installed drivers. Only
+    once the command line is parsed, so that ``--help`` (it exits there) loads neither the
+    drivers nor keystoneauth1; oslo.config reads an option's value when it is looked up."""
+    from imgsync import conf as imgsync_conf  # noqa: PLC0415
+    from imgsync import instances  # noqa: PLC0415
+    from imgsync.upstream import drivers  # noqa: PLC0415
+
+    available = drivers.available()
+    imgsync_conf.register_opts(conf, available)
+    instances.register(conf, available)
+    return available

@@ -2,9 +2,8 @@
 so that the others never load openstacksdk."""
 
 import functools
+import logging
 import time
-
-from oslo_log import log
 
 from imgsync import exceptions
 from imgsync import instances
@@ -18,7 +17,7 @@ from imgsync.ops import catalog
 from imgsync.ops import metrics
 from imgsync.ops import report
 
-LOG = log.getLogger(__name__)
+LOG = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED = 0, 1
 
 

@@ -3,6 +3,7 @@ import importlib.metadata
 import pytest
 
 from imgsync import cli
+from imgsync import config_check
 from imgsync.engine import sync as sync_mod
 from imgsync.glance import client as glance_mod
 
@@ -202,7 +203,7 @@ def test_unknown_options_and_groups_warn_with_a_suggestion_or_fail_strictly(tmp_
 
 def test_a_run_without_any_configuration_file_says_so(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setattr(cli.config_check, "files", lambda conf: [])
+    monkeypatch.setattr(config_check, "files", lambda conf: [])
     assert cli.main(["sync"]) == 2
     assert "no configuration file was read" in capsys.readouterr().err
 
