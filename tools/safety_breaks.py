@@ -231,6 +231,12 @@ MUTANTS = [
      "        except BaseException:\n            self.abort()\n", "        except BaseException:\n"),
     ("a compressed build's digest claimed for its bytes", "imgsync/mirror/upload.py",
      "return {} if release.compression else", "return"),
+    ("--version imports oslo.config", "imgsync/cli.py",
+     '    if args[:1] == ["--version"]:', "    if False:"),
+    ("--help loads keystoneauth1", "imgsync/cli.py", "    log.register_options(conf)\n",
+     "    log.register_options(conf)\n    from imgsync import config_check  # noqa: F401\n"),
+    ("every command loads openstacksdk", "imgsync/cli.py", "from imgsync import redact\n",
+     "from imgsync import redact\nfrom imgsync import commands  # noqa: F401\n"),
 ]
 survived = errors = 0
 only = sys.argv[1] if len(sys.argv) > 1 else ""
