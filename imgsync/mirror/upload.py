@@ -4,6 +4,7 @@ imgsync.engine.fanout streams it from the same verified body as the Glances."""
 
 import contextlib
 import logging
+import threading
 
 from imgsync.mirror import layout
 
@@ -35,6 +36,8 @@ class MirrorUpload:
         self.method = uploader.store.kind
         self.part_size = uploader.store.part_size
         self.upload = uploader.store.begin(key, layout.metadata(release, _known(release)))
+        self._aborted = False
+        self._lock = threading.Lock()
 
     def send(self, body):
         """Send the body's bytes, part after part."""
@@ -55,6 +58,12 @@ class MirrorUpload:
             raise
 
     def abort(self):
+        """Abandon the upload, once (the fan-out may abort a target whose thread, dropped
+        for falling behind, aborts it too when its data ends)."""
+        with self._lock:
+            if self._aborted:
+                return
+            self._aborted = True
         LOG.warning("abandoning the unfinished upload of %s to the mirror", self.name)
         self.upload.abort()
 

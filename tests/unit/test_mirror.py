@@ -165,3 +165,11 @@ def test_a_failed_body_or_store_aborts_and_never_completes(fail_at):
         target.send(body(b"0123456789", fail=fail_at is None))
     assert store.log[-1] == ("abort",)
     assert not any(entry[0] == "complete" for entry in store.log)
+
+
+def test_an_upload_is_abandoned_once():
+    store = FakeStore()
+    target = upload.MirrorUploader(store).begin(rel("3"), "k", None, "fake")
+    target.abort()
+    target.abort()   # the fan-out and the dropped target's own thread
+    assert store.log.count(("abort",)) == 1
