@@ -96,8 +96,8 @@ class S3Store:
             raise self._error(what, exc) from exc
 
     def _error(self, what, exc):
-        return exceptions.MirrorError(f"S3 at {self.client.meta.endpoint_url} refused to "
-                                      f"{what} (bucket {self.bucket}): {exc}")
+        return exceptions.MirrorError(f"S3 at {self.client.meta.endpoint_url}: cannot {what} "
+                                      f"(bucket {self.bucket}): {exc}")
 
 
 class S3Upload:
