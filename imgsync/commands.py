@@ -109,9 +109,6 @@ def _write_catalog(conf, available, glance, mirror, names):
             images = catalog.with_mirror(images, objects) if glance else objects
         paths = catalog.write_images(conf.catalog_dir, images, make_driver, names,
                                      conf.prefix, conf.visibility)
-    except exceptions.ImgsyncError as exc:
-        LOG.error("[DEFAULT] catalog_dir %s left as it was: %s", conf.catalog_dir, exc)
-        return
     except OSError as exc:
         raise exceptions.ImgsyncError(f"[DEFAULT] catalog_dir: {exc}") from exc
     LOG.info("wrote %s", ", ".join(paths) or f"no catalog files to {conf.catalog_dir}")

@@ -98,8 +98,9 @@ def mirror(conf, several):
 
 def _swift(conf):
     from imgsync.mirror import swift  # noqa: PLC0415 - only where configured
+    least = -(-conf.max_image_size * 1024 ** 3 // swift.MAX_SEGMENTS)   # bytes, at least
     return swift.SwiftStore(swift.connect(conf), conf.mirror.container,
-                            conf.mirror.segment_size << 20, conf.mirror.public_read)
+                            max(conf.mirror.segment_size << 20, least), conf.mirror.public_read)
 
 
 def _s3(conf):

@@ -45,10 +45,13 @@ def metadata(release, digests=None):
 def image(key_, size, meta, url):
     """An object read back as an image record (the keys imgsync.model.record names), so
     that the catalog and imgsync.upstream.trust read it as they read an image; None for
-    an object imgsync did not write."""
+    an object imgsync did not write, or not under that name."""
     props = {KEYS[name]: value for name, value in meta.items() if name in KEYS}
     if props.get("source") != record.SOURCE or not props.get(record.VERSION):
         return None
+    name = shortname(props.get(record.DISTRO), props.get("architecture"))
+    if not key_.startswith(f"{name}/{props[record.VERSION]}-{name}."):
+        return None   # a copy under another name (a backup, say) is not imgsync's
     return {**props, "id": None, "object": key_, "size": size, "status": "active",
             record.MIRROR_URL: url}
 

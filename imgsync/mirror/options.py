@@ -33,7 +33,7 @@ opts = [
                     "region_name."),
     cfg.IntOpt("segment_size", default=1024, min=1, max=5120,
                help="Swift: size of each segment of an image, in MiB; streamed, not held "
-                    "in memory."),
+                    "in memory (raised where an image could need more than 1,000)."),
     cfg.URIOpt("s3_endpoint", schemes=("http", "https"),
                help="S3: the endpoint, e.g. https://rgw.example.com."),
     cfg.StrOpt("s3_region", default="us-east-1", help="S3: the region to sign requests for."),

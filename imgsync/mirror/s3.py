@@ -41,15 +41,20 @@ class S3Store:
     kind = "s3"
 
     def __init__(self, client_, bucket, part_size, public_read=False):
+        """``public_read``: each object is written readable by anyone (an S3 bucket's ACL
+        does not make its objects readable)."""
         self.client = client_
         self.bucket = bucket
         self.part_size = part_size
         self.public_read = public_read
 
     def url(self, key):
-        """The object's path-style URL at the endpoint."""
-        return (f"{self.client.meta.endpoint_url.rstrip('/')}/{self.bucket}/"
-                f"{urllib.parse.quote(key)}")
+        """The object's URL at the endpoint, in the client's addressing style."""
+        endpoint = urllib.parse.urlsplit(self.client.meta.endpoint_url)
+        path = urllib.parse.quote(key)
+        if self.client.meta.config.s3.get("addressing_style") == "virtual":
+            return f"{endpoint.scheme}://{self.bucket}.{endpoint.netloc}/{path}"
+        return f"{endpoint.scheme}://{endpoint.netloc}{endpoint.path.rstrip('/')}/{self.bucket}/{path}"
 
     def ensure(self):
         """Create the bucket unless it exists (readable by anyone with public_read)."""
@@ -61,8 +66,10 @@ class S3Store:
                 raise self._error("look at the bucket", exc) from exc
         except _ERRORS as exc:
             raise self._error("look at the bucket", exc) from exc
+        region = self.client.meta.region_name
         self._call("create the bucket", self.client.create_bucket, Bucket=self.bucket,
-                   **({"ACL": "public-read"} if self.public_read else {}))
+                   **({"CreateBucketConfiguration": {"LocationConstraint": region}}
+                      if region and region != "us-east-1" else {}))
         LOG.info("created bucket %s%s", self.bucket, " (public read)" if self.public_read else "")
 
     def objects(self, prefix):
@@ -72,8 +79,14 @@ class S3Store:
             page = self._call("list the bucket", self.client.list_objects_v2,
                               Bucket=self.bucket, Prefix=prefix, **token)
             for item in page.get("Contents", []):
-                head = self._call(f"read {item['Key']}", self.client.head_object,
-                                  Bucket=self.bucket, Key=item["Key"])
+                try:
+                    head = self.client.head_object(Bucket=self.bucket, Key=item["Key"])
+                except botocore_exceptions.ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                        continue   # deleted since the listing
+                    raise self._error(f"read {item['Key']}", exc) from exc
+                except _ERRORS as exc:
+                    raise self._error(f"read {item['Key']}", exc) from exc
                 found.append((item["Key"], head["ContentLength"],
                               {k.lower(): v for k, v in head.get("Metadata", {}).items()}))
             if not page.get("IsTruncated"):
@@ -83,7 +96,8 @@ class S3Store:
     def begin(self, key, metadata):
         upload = self._call(f"begin the upload of {key}", self.client.create_multipart_upload,
                             Bucket=self.bucket, Key=key, Metadata=metadata,
-                            ContentType="application/octet-stream")
+                            ContentType="application/octet-stream",
+                            **({"ACL": "public-read"} if self.public_read else {}))
         return S3Upload(self, key, upload["UploadId"])
 
     def delete(self, key):
@@ -125,9 +139,13 @@ class S3Upload:
                          MultipartUpload={"Parts": self.parts})
 
     def abort(self):
+        """Abort the upload, which drops its parts; again after a part that was on its
+        way (S3 may store it), where the upload may be gone already."""
         try:
-            self.store._call(f"abort the upload of {self.key}",
-                             self.store.client.abort_multipart_upload,
-                             Bucket=self.store.bucket, Key=self.key, UploadId=self.upload_id)
-        except exceptions.MirrorError as exc:
-            LOG.error("%s", exc)
+            self.store.client.abort_multipart_upload(
+                Bucket=self.store.bucket, Key=self.key, UploadId=self.upload_id)
+        except botocore_exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
+                LOG.error("%s", self.store._error(f"abort the upload of {self.key}", exc))
+        except _ERRORS as exc:
+            LOG.error("%s", self.store._error(f"abort the upload of {self.key}", exc))

@@ -22,6 +22,8 @@ from imgsync.glance import client as glance_client
 
 LOG = logging.getLogger(__name__)
 SEGMENTS = ".imgsync-segments"
+MAX_SEGMENTS = 1000
+"""Swift's default max_manifest_segments."""
 META = "x-object-meta-"
 _PAGE = 1000
 _ERRORS = (ks_exceptions.ClientException, sdk_exceptions.SDKException, OSError)
@@ -33,6 +35,10 @@ def connect(conf):
     [glance] region_name), with [mirror] timeout; Keystone is asked now."""
     cloud = conf.mirror.cloud or conf.glance.cloud
     region = conf.mirror.region_name or conf.glance.region_name
+    if not cloud and not conf.keystone_auth.auth_type:
+        raise exceptions.ConfigError(
+            "[mirror] store = swift needs credentials: set [mirror] cloud, [glance] cloud "
+            "or the [keystone_auth] group")
     try:
         if cloud:
             connection = openstack.connect(cloud=cloud, region_name=region, app_name="imgsync",
@@ -73,7 +79,8 @@ class SwiftStore:
 
     def ensure(self):
         """Create the container unless it exists (readable by anyone with public_read)."""
-        if self._request("HEAD", self._path(), "look at the container", ok=(204, 404)) == 404:
+        if self._request("HEAD", self._path(), "look at the container",
+                         ok=(200, 204, 404)) == 404:
             headers = {"X-Container-Read": ".r:*,.rlistings"} if self.public_read else {}
             self._request("PUT", self._path(), "create the container", headers=headers)
             LOG.info("created container %s%s", self.container,
@@ -93,7 +100,7 @@ class SwiftStore:
                     found.append((item["name"], int(head.headers.get("Content-Length", 0)),
                                   {k[len(META):].lower(): v for k, v in head.headers.items()
                                    if k.lower().startswith(META)}))
-            if len(page) < _PAGE:
+            if not page:   # a cluster may answer fewer than _PAGE names a page
                 return found
             marker = page[-1]["name"]
 
@@ -101,9 +108,29 @@ class SwiftStore:
         return SwiftUpload(self, key)
 
     def delete(self, key):
-        """Delete the object with its segments (a missing one is gone already)."""
-        self._request("DELETE", self._path(key), f"delete {key}", ok=(200, 204, 404),
-                      params={"multipart-manifest": "delete"})
+        """Delete the object with its segments (a missing one is gone already). Swift
+        answers a manifest's deletion with 200 and the outcome in the body."""
+        response = self._response("DELETE", self._path(key), f"delete {key}",
+                                  ok=(200, 204, 404), params={"multipart-manifest": "delete"},
+                                  headers={"Accept": "application/json"})
+        if response.status_code != 200:
+            return
+        outcome = response.json()
+        if not outcome.get("Response Status", "").startswith("200") or outcome.get("Errors"):
+            raise exceptions.MirrorError(
+                f"Swift could not delete {key} with its segments (container "
+                f"{self.container}): {outcome.get('Response Status')} "
+                f"{str(outcome.get('Errors'))[:200]}")
+
+    def segments(self, key):
+        """The segment names of the static large object ``key`` (none if it is missing)."""
+        response = self._response("GET", self._path(key), f"read the manifest of {key}",
+                                  ok=(200, 404), params={"multipart-manifest": "get",
+                                                         "format": "raw"})
+        if response.status_code == 404 or response.headers.get(
+                "X-Static-Large-Object", "").lower() != "true":
+            return []
+        return [item["path"].split("/", 2)[2] for item in response.json()]
 
     def _path(self, key=""):
         return urllib.parse.quote(f"{self.container}/{key}" if key else self.container)
@@ -138,28 +165,44 @@ class SwiftUpload:
         self.key = key
         self.prefix = f"{SEGMENTS}/{key}/{uuid.uuid4()}"
         self.segments = []
+        self.removed = 0
+        """How many of ``segments`` an abort removed."""
 
     def part(self, chunks):
-        """Stream one segment."""
+        """Stream one segment. It is counted once its PUT ended, well or not (Swift may
+        have stored it): an abort meanwhile does not see it, the next one removes it."""
         name = f"{self.prefix}/{len(self.segments):08d}"
-        self.segments.append({"path": f"/{self.store.container}/{name}"})
+        segment = {"path": f"/{self.store.container}/{name}"}
         counted = _Counted(chunks)
-        response = self.store._response("PUT", self.store._path(name),
-                                        f"write a segment of {self.key}", data=iter(counted))
-        self.segments[-1].update(etag=response.headers.get("Etag", "").strip('"') or None,
-                                 size_bytes=counted.size)
+        try:
+            response = self.store._response("PUT", self.store._path(name),
+                                            f"write a segment of {self.key}",
+                                            data=iter(counted), connect_retries=0,
+                                            status_code_retries=0)   # a stream, sent once
+            segment.update(etag=response.headers.get("Etag", "").strip('"') or None,
+                           size_bytes=counted.size)
+        finally:
+            self.segments.append(segment)
 
     def complete(self, metadata):
-        """Write the manifest, with ``metadata``: the object appears under its name."""
+        """Write the manifest, with ``metadata``: the object appears under its name. The
+        segments of an object it replaces (upstream rebuilt the version) are removed."""
+        replaced = self.store.segments(self.key)
         headers = {f"X-Object-Meta-{name}": value for name, value in metadata.items()}
         self.store._request("PUT", self.store._path(self.key), f"write the manifest of "
                             f"{self.key}", params={"multipart-manifest": "put"},
                             headers={**headers, "Content-Type": "application/json"},
                             data=json.dumps(self.segments))
+        self._remove([name for name in replaced if name.startswith(f"{SEGMENTS}/")])
 
     def abort(self):
-        for segment in self.segments:
-            name = segment["path"].split("/", 2)[2]
+        """Remove the segments written since the last abort."""
+        written = self.segments[self.removed:]
+        self.removed = len(self.segments)
+        self._remove([segment["path"].split("/", 2)[2] for segment in written])
+
+    def _remove(self, names):
+        for name in names:
             try:
                 self.store._request("DELETE", self.store._path(name), f"delete {name}",
                                     ok=(200, 204, 404))

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import threading
 
+from imgsync import exceptions
 from imgsync.mirror import layout
 
 LOG = logging.getLogger(__name__)
@@ -26,7 +27,14 @@ class MirrorUploader:
 
 
 class MirrorUpload:
-    """One object, from its first part to its completion or its removal."""
+    """One object, from its first part to its completion or its removal.
+
+    The fan-out may abort an upload from another thread (an interruption, or a target
+    dropped for falling behind) while this one's thread still sends: a part sent after
+    the abort is removed again, the completion of an aborted upload is refused, and an
+    upload whose completion began is no longer aborted (its bytes were verified; its
+    parts deleted under a completed object would break it).
+    """
 
     def __init__(self, uploader, release, key):
         self.release = release
@@ -36,17 +44,25 @@ class MirrorUpload:
         self.method = uploader.store.kind
         self.part_size = uploader.store.part_size
         self.upload = uploader.store.begin(key, layout.metadata(release, _known(release)))
-        self._aborted = False
+        self._state = None
+        """None while sending, then "completing" or "aborted"."""
         self._lock = threading.Lock()
 
     def send(self, body):
         """Send the body's bytes, part after part."""
         for part in parts(body, self.part_size):
             self.upload.part(part)
+            if self._state == "aborted":   # aborted while that part was on its way
+                self.upload.abort()
+                raise exceptions.MirrorError(f"the upload of {self.name} was abandoned")
 
     def finish(self, sent):
         """After the body was read to its verified end: make the object appear, with the
         digests computed of the bytes sent."""
+        with self._lock:
+            if self._state == "aborted":
+                raise exceptions.MirrorError(f"the upload of {self.name} was abandoned")
+            self._state = "completing"
         self.upload.complete(layout.metadata(self.release, sent.digests))
 
     @contextlib.contextmanager
@@ -58,12 +74,13 @@ class MirrorUpload:
             raise
 
     def abort(self):
-        """Abandon the upload, once (the fan-out may abort a target whose thread, dropped
-        for falling behind, aborts it too when its data ends)."""
+        """Abandon the upload and remove what it sent, unless its completion began. May
+        be called again (by the fan-out and by the upload's own thread): each call
+        removes what was sent since."""
         with self._lock:
-            if self._aborted:
+            if self._state == "completing":
                 return
-            self._aborted = True
+            self._state = "aborted"
         LOG.warning("abandoning the unfinished upload of %s to the mirror", self.name)
         self.upload.abort()
 

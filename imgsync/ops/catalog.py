@@ -225,13 +225,20 @@ def write_upstream(directory, drivers, prefix, visibility):
 
 def with_mirror(images, objects):
     """``images`` (Glance's), each with the URL of its build's object in the mirror
-    (``objects``, read as images) as ``imgsync.mirror_url``, where the mirror holds it."""
-    urls = {(o.get(record.DISTRO), o.get(record.VERSION), o.get("architecture")):
-            o[record.MIRROR_URL] for o in objects}
-    return [{**image, record.MIRROR_URL: urls[found]} if (found := (
-                image.get(record.DISTRO), image.get(record.VERSION),
-                image.get("architecture"))) in urls else image
-            for image in images]
+    (``objects``, read as images) as ``imgsync.mirror_url``, where the mirror holds the
+    same build: the same version and architecture, and upstream's same checksum."""
+    def where(image):
+        return image.get(record.DISTRO), image.get(record.VERSION), image.get("architecture")
+
+    by_build = {where(o): o for o in objects}
+    found = []
+    for image in images:
+        obj = by_build.get(where(image))
+        common = set(record.checksums(image)) & set(record.checksums(obj or {}))
+        same = common and all(record.checksums(image)[algo] == record.checksums(obj)[algo]
+                              for algo in common)
+        found.append({**image, record.MIRROR_URL: obj[record.MIRROR_URL]} if same else image)
+    return found
 
 
 def write_images(directory, images, make_driver, names, prefix, visibility):

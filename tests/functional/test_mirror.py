@@ -2,6 +2,8 @@
 its S3 API), beside the real Glance or alone, from one verified download."""
 
 import json
+import os
+import re
 import uuid
 
 import boto3
@@ -14,6 +16,8 @@ from tests.functional import glance_proxy
 from tests.functional import mirror as mirror_mod
 
 DISTRO = "ubuntu-24.04"
+SMALL = "[DEFAULT]\nmax_image_size = 1\n"
+"""Images of at most 1 GiB: segments of 1 MiB are then allowed (1,000 per image)."""
 
 
 def swift_mirror(container, **extra):
@@ -53,7 +57,7 @@ def test_swift_mirror_beside_glance_from_one_download(glance, mirror, swift, wri
     container = f"m-{uuid.uuid4().hex[:8]}"
     catalogs = tmp_path / "catalog"
     config = write_config([DISTRO], extra=swift_mirror(container, segment_size=1,
-                                                       keep_versions=1) +
+                                                       keep_versions=1) + SMALL +
                           f"[DEFAULT]\ncatalog_dir = {catalogs}\n")
 
     run = imgsync("--config-file", config, "sync")
@@ -70,7 +74,7 @@ def test_swift_mirror_beside_glance_from_one_download(glance, mirror, swift, wri
     assert head["X-Object-Meta-Sha512"] == mirror_mod.sha(path, "sha512")
     assert head["X-Object-Meta-Imgsync-Url"].startswith("https://cloud-images.ubuntu.com/")
     assert head["X-Object-Meta-Image-Build-Date"] == "2024-04-23"
-    assert head["X-Static-Large-Object"] == "True"   # 3 segments of 1 MiB, manifest last
+    assert head["X-Static-Large-Object"] == "True"   # segments of about 1 MiB, manifest last
     assert "mirror" in run.stdout
 
     again = imgsync("--config-file", config, "sync")
@@ -139,7 +143,8 @@ def test_a_failing_s3_mirror_fails_alone_and_leaves_no_object(
         config = write_config([DISTRO], extra=s3_mirror(swift, bucket, endpoint=proxy.url))
         run = imgsync("--config-file", config, "sync")
     assert run.returncode == 1, run.stdout
-    assert "mirror" in run.stderr and "part 2" in run.stderr and swift.key not in run.stderr
+    assert re.search(r"ERROR .*mirror.*part 2 of ubuntu-24.04/", run.stderr), run.stderr
+    assert swift.key not in run.stderr + run.stdout
     assert [i["status"] for i in glance.images()] == ["active"]   # Glance completed
     client = s3(swift)
     assert client.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
@@ -149,3 +154,36 @@ def test_a_failing_s3_mirror_fails_alone_and_leaves_no_object(
     recovered = imgsync("--config-file", config, "sync")
     assert recovered.returncode == 0, recovered.stderr
     assert client.head_object(Bucket=bucket, Key=key("20240423"))["ContentLength"] > 0
+
+
+@pytest.mark.parametrize("fault", [{"status": 503, "text": "store down"},
+                                   {"cut_after": 256 << 10}, {"stall": True}])
+def test_a_failing_swift_mirror_fails_alone_and_leaves_no_object_nor_segment(
+        glance, mirror, swift, cloud, admin_session, write_config, imgsync, tmp_path, fault):
+    root = mirror.root / "ubuntu"
+    mirror_mod.add_ubuntu_build(root, "24.04", "20240423", size=3 << 20)
+    container = f"m-{uuid.uuid4().hex[:8]}"
+    account = f"{swift.url}/v1/KEY_{admin_session.get_project_id()}"
+    clouds = cloud.clouds_yaml(tmp_path / "clouds.yaml", "via-proxy")
+    with glance_proxy.GlanceProxy(swift.url) as proxy:
+        with clouds.open("a") as out:   # the object store through the proxy
+            out.write(f"    object_store_endpoint_override: {proxy.url}v1/KEY_"
+                      f"{admin_session.get_project_id()}\n")
+        proxy.fail("PUT", r"\.imgsync-segments/.*/00000001$", **fault)
+        config = write_config([DISTRO], extra=swift_mirror(
+            container, segment_size=1, cloud="via-proxy", timeout=5) + SMALL)
+        run = imgsync("--config-file", config, "sync",
+                      env={**os.environ, "OS_CLIENT_CONFIG_FILE": str(clouds)})
+    assert run.returncode == 1, run.stdout
+    assert re.search(r"ERROR .*mirror.*(segment|Swift)", run.stderr), run.stderr
+    assert [i["status"] for i in glance.images()] == ["active"]   # Glance completed
+    token = {"X-Auth-Token": admin_session.get_token()}
+    listing = requests.get(f"{account}/{container}", headers=token,
+                           params={"format": "json"}, timeout=30).json()
+    assert listing == []   # neither the object nor any of its segments
+
+    config = write_config([DISTRO], extra=swift_mirror(container))
+    recovered = imgsync("--config-file", config, "sync")
+    assert recovered.returncode == 0, recovered.stderr
+    assert requests.head(f"{account}/{container}/{key('20240423')}", headers=token,
+                         timeout=30).status_code == 200
