@@ -229,7 +229,8 @@ class FakeSwift:
     def get_endpoint(self):
         return "http://swift.test/v1/KEY_p"
 
-    def request(self, path, method, raise_exc=False, params=None, headers=None, data=None):
+    def request(self, path, method, raise_exc=False, params=None, headers=None, data=None,
+                **retries):
         self.calls.append((method, urllib.parse.unquote(path), dict(params or {})))
         if data is not None and not isinstance(data, str):
             data = b"".join(data)
