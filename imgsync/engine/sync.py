@@ -4,7 +4,9 @@ apply the plan (or, with ``--dry-run``, report it)."""
 import concurrent.futures
 import dataclasses
 import datetime
+import itertools
 import logging
+import math
 import queue
 import threading
 import time
@@ -81,11 +83,17 @@ class Syncer:
         self._listings = {}
         self._ids = {}
         self._listed = threading.Lock()
+        self._ticks = itertools.count()
+        self._listed_at = {}
+        """By target, when its listing was taken (a tick of ``_ticks``)."""
+        self._locked_at = {}
+        """By instance, when this run took its lock (a tick)."""
 
     def _listing(self, target):
         """All of imgsync's images in ``target`` by instance, listed once per run."""
         with self._listed:
             if target.name not in self._listings:
+                self._listed_at[target.name] = next(self._ticks)
                 by_distro = {}
                 for image in target.glance.synced_images():
                     by_distro.setdefault(image.get(record.DISTRO), []).append(image)
@@ -101,11 +109,13 @@ class Syncer:
 
         A run lists each Glance once for all its instances; a plan that would change
         anything is made again from a listing taken under the instance's lock, since
-        another run may have synced the instance meanwhile.
+        another run may have synced the instance meanwhile (unless the run's listing was
+        taken under it: then it is that listing).
         """
         planned = self._plan(target, driver, releases,
                              self._listing(target).get(driver.name, []))
-        if any(a.kind not in record.INFORMATIVE for a in planned.actions):
+        if any(a.kind not in record.INFORMATIVE for a in planned.actions) \
+                and not self._listed_under_lock(target, driver):
             planned = self._plan(target, driver, releases,
                                  target.glance.synced_images(driver.name))
         for warning in planned.warnings:
@@ -121,6 +131,10 @@ class Syncer:
                                 max(self.mirror.keep, conf.versions),
                                 conf.allow_signature_downgrade)
 
+    def _listed_under_lock(self, target, driver):
+        """Whether ``target``'s listing was taken while this run held ``driver``'s lock."""
+        return self._listed_at[target.name] > self._locked_at.get(driver.name, math.inf)
+
     def _plan(self, target, driver, releases, images):
         return plan_mod.plan(releases, images, target.glance.project_id(),
                              policy(self.settings, driver.conf),
@@ -133,6 +147,7 @@ class Syncer:
             if not held:
                 LOG.warning("%s: another imgsync run holds its lock; skipped", driver.name)
                 return [executor_mod.Result(driver.name, executor_mod.LOCKED)]
+            self._locked_at[driver.name] = next(self._ticks)
             releases = releases() if releases else driver.releases()
             plans, results, planners = {}, [], []
             for target in self.targets:

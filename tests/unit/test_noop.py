@@ -93,3 +93,24 @@ def test_the_releases_of_a_lone_instance_are_bounded_too(hung):
                          sync.Settings(), Locks(), dry_run=True)
     [result] = sync.run([hung], syncer, release_check_timeout=1)
     assert result.action == "failed" and "within 1 s (release_check_timeout)" in result.error
+
+
+def test_a_listing_taken_under_the_instances_lock_is_not_taken_again():
+    """The run's listing of a lone instance (or of the first) is taken under its lock:
+    it is the listing under the lock, and a plan that changes something uses it."""
+    proxy = fake_glance.FakeProxy([image("i1", "d1", "2")])
+    target = sync.Target("", glance_mod.Glance(proxy, poll_interval=0))
+    syncer = sync.Syncer([target], sync.Settings(), Locks(), dry_run=True)
+    results = sync.run([instance("d1", "3")], syncer)
+    assert [r.action for r in results if r.action.startswith("would")] == ["would-upload"]
+    assert len(listings(proxy)) == 2   # once, of hidden and of visible images
+
+
+def test_a_plan_outside_the_instances_lock_lists_again():
+    """status plans without taking the lock: a listing then is never one under it."""
+    proxy = fake_glance.FakeProxy([image("i1", "d1", "2")])
+    target = sync.Target("", glance_mod.Glance(proxy, poll_interval=0))
+    syncer = sync.Syncer([target], sync.Settings(), Locks(), dry_run=True)
+    syncer.plan(target, instance("d1", "3"), instance("d1", "3").releases())
+    assert len(listings(proxy)) == 4 and sum("imgsync.distro=d1" in p
+                                             for p in listings(proxy)) == 2

@@ -15,16 +15,22 @@ def check(proxy, visibility="public"):
                       PROPERTIES)
 
 
+STATE_OPS = [{"op": "replace", "path": "/imgsync.state", "value": "pending"},
+             {"op": "remove", "path": "/imgsync.started_at"}]
+
+
 def test_a_permitted_account_leaves_no_image_behind():
     proxy = fake_glance.FakeProxy()
     check(proxy)
     methods = [(method, path.split("?")[0]) for method, path, _ in proxy.calls]
     assert methods == [("POST", "/images"), ("PATCH", "/images/new-1"),
-                       ("PATCH", "/images/new-1"), ("DELETE", "/images/new-1")]
+                       ("DELETE", "/images/new-1")]
     created = proxy.calls[0][2]
     assert created["visibility"] == "private" and created["os_hidden"] is True
     assert created["imgsync.state"] == "pending" and created["source"] == "imgsync"
-    assert proxy.calls[2][2] == [{"op": "replace", "path": "/visibility", "value": "public"}]
+    # one PATCH, as a publication: the visibility and imgsync's properties at once
+    assert proxy.calls[1][2] == [{"op": "replace", "path": "/visibility",
+                                  "value": "public"}, *STATE_OPS]
     assert proxy.images == {}
 
 
@@ -32,6 +38,29 @@ def test_private_needs_no_visibility_change():
     proxy = fake_glance.FakeProxy()
     check(proxy, "private")
     assert [c[0] for c in proxy.calls] == ["POST", "PATCH", "DELETE"]
+    assert proxy.calls[1][2] == STATE_OPS
+
+
+def test_a_refused_publication_is_tried_step_by_step_to_name_what_is_missing():
+    """Glance refuses the whole PATCH when it refuses one of its changes: the steps then
+    tell which one (here the visibility, refused whatever else the PATCH holds)."""
+    proxy, patches = fake_glance.FakeProxy(), []
+    original = proxy.request
+
+    def request(path, method, json=None, **kwargs):
+        if method == "PATCH":
+            patches.append(json)
+        if method == "PATCH" and any(op["path"] == "/visibility" for op in json):
+            return fake_glance.Response(403, "You are not authorized to complete "
+                                             "communitize_image action.")
+        return original(path, method, json=json, **kwargs)
+
+    proxy.request = request
+    with pytest.raises(exceptions.GlanceError, match="may not publish images as community"):
+        check(proxy, "community")
+    shown = [{"op": "replace", "path": "/visibility", "value": "community"}]
+    assert patches == [shown + STATE_OPS, STATE_OPS, shown]
+    assert proxy.images == {}
 
 
 def test_protected_property_is_named():
