@@ -103,7 +103,7 @@ MUTANTS = [
      "                if target.error:\n                    continue\n"
      "                    results.append("),
     ("a target down leaves the exit status alone", "imgsync/commands.py",
-     "    if len(up) < len(targets):", "    if False:"),
+     "    if len(up) < len(targets) or mirror_error:", "    if False:"),
     ("the catalog from a target that is down", "imgsync/commands.py",
      "first = up[0].glance if up else None", "first = targets[0].glance"),
     ("Keystone not checked first", "imgsync/glance/client.py",
