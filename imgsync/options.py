@@ -11,7 +11,6 @@ from oslo_config import cfg
 from oslo_config import types
 
 from imgsync import conf as imgsync_conf
-from imgsync.mirror import options as mirror_options
 from imgsync.upstream import drivers
 from imgsync.upstream.drivers import options as driver_options
 
@@ -39,7 +38,7 @@ def _global_groups():
                 f"of [{imgsync_conf.GLANCE_GROUP}].")),
              [_brief(opt, imgsync_conf.GLANCE_GROUP) for opt in adapter_opts]),
             (imgsync_conf.COORDINATION_GROUP, imgsync_conf.coordination_opts),
-            (mirror_options.GROUP, mirror_options.opts)]
+            (imgsync_conf.MIRROR_GROUP, imgsync_conf.mirror_opts)]
 
 
 def _common_group(available):

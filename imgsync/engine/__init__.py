@@ -1,2 +1,2 @@
-"""The engine: the image record, the pure planner, the executor, the syncer and the
-fan-out of one download to every target."""
+"""The engine: the pure planners (Glance's and the mirror's), the executor, the syncer
+and the fan-out of one download to every target."""
