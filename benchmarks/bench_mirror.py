@@ -16,6 +16,7 @@ Glance and the mirror (imgsync.pipeline.tee), so the mirror should cost little t
 import argparse
 import os
 import pathlib
+import shlex
 import statistics
 import subprocess
 import sys
@@ -119,6 +120,48 @@ class Stores:
             sys.exit(f"{name}: the mirrored object holds {stored} bytes, not {size}")
 
 
+class Floors:
+    """The same bytes without imgsync: ``curl URL | curl -T - PUT`` into a new Glance
+    image, and ``curl URL | tee`` into a new Glance image and a Swift object at once, the
+    floor of writing one stream into both stores on this machine."""
+
+    def __init__(self, stores, url, tmp):
+        self.session, self.images, self.url, self.tmp = stores.session, stores.images, url, tmp
+        swift = {"service_type": "object-store", "interface": "public"}
+        self.container = f"{self.session.get_endpoint(**swift)}/{CONTAINER}-floor"
+        self.session.put(self.container, endpoint_filter=None)
+
+    def glance(self):
+        return self._time(f"curl -sSf {shlex.quote(self.url)} | {self._put(self._image())}")
+
+    def both(self):
+        fifo = self.tmp / "floor.fifo"
+        fifo.unlink(missing_ok=True)
+        os.mkfifo(fifo)
+        swift = (f'curl -sSf -o /dev/null -T - -X PUT -H "X-Auth-Token: $TOKEN" '
+                 f"{shlex.quote(self.container + '/object')} < {fifo}")
+        return self._time(f"{swift} & curl -sSf {shlex.quote(self.url)} | tee {fifo} | "
+                          f"{self._put(self._image())}; wait")
+
+    def _image(self):
+        image = self.session.post(self.images, json={
+            "name": "floor", "disk_format": "qcow2", "container_format": "bare"}).json()
+        return image["id"]
+
+    def _put(self, image_id):
+        return (f'curl -sSf -T - -X PUT -H "X-Auth-Token: $TOKEN" -H "Content-Type: '
+                f'application/octet-stream" {self.images}/{image_id}/file')
+
+    def _time(self, shell):
+        env = {"PATH": "/usr/bin:/bin", "TOKEN": self.session.get_token()}
+        start = time.perf_counter()
+        subprocess.run(["bash", "-c", f"set -e -o pipefail; {shell}"], env=env, check=True)
+        seconds = time.perf_counter() - start
+        for image in self.session.get(self.images).json()["images"]:
+            self.session.delete(f"{self.images}/{image['id']}")
+        return seconds
+
+
 def summary(name, times, rss):
     return (f"{name:<13} best {min(times):6.2f} s  median {statistics.median(times):6.2f} s  "
             f"({len(times)} runs: {' '.join(f'{t:.2f}' for t in times)})  "
@@ -160,7 +203,15 @@ def main():
             load = os.getloadavg()[0]
             times = {name: [] for name in MIRRORS}
             rss = {name: [] for name in MIRRORS}
+            floors = Floors(stores, mirror.url + image.relative_to(tmp / "mirror").as_posix(),
+                            tmp)
+            floor_times = {"curl | curl": [], "curl | tee, both": []}
             for round_ in range(args.runs + 1):   # the first one warms up, uncounted
+                for name, floor in (("curl | curl", floors.glance),
+                                    ("curl | tee, both", floors.both)):
+                    seconds = floor()
+                    if round_:
+                        floor_times[name].append(seconds)
                 for name, command in commands.items():
                     seconds, cpu, peak = measure(command, env)
                     stores.check_and_empty(name, size)
@@ -171,6 +222,11 @@ def main():
                         times[name].append(seconds)
                         rss[name].append(peak)
             report(args.size, times, rss)
+            glance, both = (min(floor_times[n]) for n in floor_times)
+            ours = min(times["glance+swift"]) / min(times["glance"])
+            print(f"floors (best): curl | curl into Glance {glance:.2f} s, curl | tee into "
+                  f"Glance and Swift {both:.2f} s: {both / glance:.2f}x; imgsync's Swift "
+                  f"ratio is {ours / (both / glance):.2f} times the floors' own")
             print(f"load average (1 min) {load:.2f} at the first run, "
                   f"{os.getloadavg()[0]:.2f} at the end, on {os.cpu_count()} CPUs")
 
